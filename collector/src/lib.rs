@@ -1,0 +1,1 @@
+//! Readers for procfs and cgroups, the exposition-format parser and the scrape loop.

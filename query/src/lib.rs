@@ -1,0 +1,1 @@
+//! The PromQL parser and engine (issue 3); empty until then.
