@@ -1,1 +1,3 @@
 //! Readers for procfs and cgroups, the exposition-format parser and the scrape loop.
+
+pub mod exposition;

@@ -1,0 +1,176 @@
+//! Patched frame-of-reference blocks: `m` unsigned values packed at one bit width `b`, with the
+//! few values wider than `b` patched in from an exception list.
+//!
+//! ```text
+//! +--------+------------------------+-----------------------------------------------+
+//! | W (u8) | packed: ceil(m*b/8) B  | [if W&0x80] uvarint c, c x (uvarint gap,      |
+//! |        | value i at bits i*b..  |              uvarint high)                     |
+//! +--------+------------------------+-----------------------------------------------+
+//! W = b | (0x80 if exceptions); b in 0..=64
+//! ```
+//!
+//! Value `i` is `low_i | high_i << b` where `low_i` is the packed field and `high_i` is 0 unless
+//! an exception names position `i`. Exception positions strictly increase: the first gap is the
+//! position itself, each further gap is `pos - prev_pos - 1`. `m` comes from the context.
+
+use super::Lane;
+use crate::ChunkError;
+use crate::bits::{ByteReader, Packer, bit_len, packed_len, put_uvarint, unpack, uvarint_len};
+use model::Sample;
+
+/// Histogram of bit lengths (index 0..=64) of the values of one block.
+pub(crate) type Hist = [u32; 65];
+
+/// The chosen width and the estimated encoded size of a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Plan {
+    /// Packed width, bits.
+    pub(crate) b: u32,
+    /// Number of values wider than `b`.
+    pub(crate) exceptions: usize,
+    /// Estimated block size, bits (header byte included).
+    pub(crate) bits: usize,
+}
+
+/// Adds the bit length of `x` to `hist`.
+#[inline(always)]
+pub(crate) fn count(hist: &mut Hist, x: u64) {
+    if let Some(h) = hist.get_mut(bit_len(x) as usize) {
+        *h += 1;
+    }
+}
+
+/// Picks the width minimising the block's size for `m` values whose bit lengths are `hist`.
+///
+/// An exception is estimated at one gap byte plus the varint bytes of its high part.
+pub(crate) fn best(hist: &Hist, m: usize) -> Plan {
+    let max = hist.iter().rposition(|&c| c > 0).unwrap_or(0);
+    let mut best = Plan { b: max as u32, exceptions: 0, bits: 8 + m * max };
+    for b in 0..max {
+        let mut exc = 0usize;
+        let mut exc_bits = 0usize;
+        for (k, &c) in hist.iter().enumerate().take(max + 1).skip(b + 1) {
+            exc += c as usize;
+            exc_bits += c as usize * (8 + 8 * (k - b).div_ceil(7));
+        }
+        let bits = 8 + m * b + exc_bits + 8 * uvarint_len(exc as u64);
+        if bits < best.bits {
+            best = Plan { b: b as u32, exceptions: exc, bits };
+        }
+    }
+    best
+}
+
+/// Writes a block of `xs` with the width of `plan` (from [`best`] over the same values).
+pub(crate) fn encode(out: &mut Vec<u8>, plan: Plan, xs: &[u64]) {
+    let b = plan.b;
+    out.push(b as u8 | if plan.exceptions > 0 { 0x80 } else { 0 });
+    let mut p = Packer::new(out, b);
+    xs.iter().for_each(|&x| p.push(x));
+    p.finish();
+    if plan.exceptions == 0 {
+        return;
+    }
+    put_uvarint(out, plan.exceptions as u64);
+    let mut next = 0usize;
+    for (i, &x) in xs.iter().enumerate() {
+        let high = if b >= 64 { 0 } else { x >> b };
+        if high != 0 {
+            put_uvarint(out, (i - next) as u64);
+            put_uvarint(out, high);
+            next = i + 1;
+        }
+    }
+}
+
+/// Histogram of `xs` and the best plan for it.
+pub(crate) fn plan_for(xs: &[u64]) -> Plan {
+    let mut hist = [0u32; 65];
+    xs.iter().for_each(|&x| count(&mut hist, x));
+    best(&hist, xs.len())
+}
+
+/// Reads a block of `dst.len()` values into lane `L` of `dst`.
+pub(crate) fn decode<L: Lane>(r: &mut ByteReader<'_>, dst: &mut [Sample]) -> Result<(), ChunkError> {
+    let at = r.offset();
+    let w = r.u8()?;
+    let b = u32::from(w & 0x7f);
+    if b > 64 {
+        return Err(ByteReader::corrupt_at(at, "bit width above 64"));
+    }
+    let len = packed_len(dst.len(), b).ok_or_else(|| ByteReader::corrupt_at(at, "block too long"))?;
+    let block = r.rest();
+    r.skip(len)?;
+    unpack(block, b, dst, |s, x| L::set(s, x));
+    if w & 0x80 != 0 {
+        patch::<L>(r, b, dst)?;
+    }
+    Ok(())
+}
+
+/// Applies a block's exception list.
+fn patch<L: Lane>(r: &mut ByteReader<'_>, b: u32, dst: &mut [Sample]) -> Result<(), ChunkError> {
+    let at = r.offset();
+    let c = r.uvarint()?;
+    if c == 0 || c > dst.len() as u64 || b >= 64 {
+        return Err(ByteReader::corrupt_at(at, "bad exception count"));
+    }
+    let mut next = 0u64;
+    for _ in 0..c {
+        let at = r.offset();
+        let pos = next.checked_add(r.uvarint()?).filter(|&p| p < dst.len() as u64);
+        let slot = pos.and_then(|p| dst.get_mut(p as usize));
+        let Some(slot) = slot else {
+            return Err(ByteReader::corrupt_at(at, "exception position out of range"));
+        };
+        let high = r.uvarint()?;
+        if high.checked_shr(64 - b).unwrap_or(0) != 0 {
+            return Err(ByteReader::corrupt_at(at, "exception wider than 64 bits"));
+        }
+        L::set(slot, L::get(slot) | high << b);
+        next = pos.unwrap_or(0) + 1;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sealed::TLane;
+
+    fn round_trip(xs: &[u64]) -> (Plan, usize) {
+        let plan = plan_for(xs);
+        let mut out = Vec::new();
+        encode(&mut out, plan, xs);
+        let mut dst = vec![Sample::new(0, 0.0); xs.len()];
+        let mut r = ByteReader::new(&out);
+        decode::<TLane>(&mut r, &mut dst).expect("decodes");
+        assert!(r.rest().is_empty());
+        let got: Vec<u64> = dst.iter().map(|s| s.t as u64).collect();
+        assert_eq!(got, xs);
+        (plan, out.len())
+    }
+
+    #[test]
+    fn outlier_becomes_exception() {
+        let mut xs: Vec<u64> = (0..120).map(|i| i % 4).collect();
+        xs[57] = 70_000;
+        let (plan, len) = round_trip(&xs);
+        assert_eq!((plan.b, plan.exceptions), (2, 1));
+        assert!(len <= 1 + 30 + 1 + 1 + 3, "{len}");
+    }
+
+    #[test]
+    fn zeros_take_one_byte() {
+        let (plan, len) = round_trip(&[0; 200]);
+        assert_eq!((plan.b, len), (0, 1));
+    }
+
+    #[test]
+    fn wide_values_round_trip() {
+        round_trip(&[u64::MAX, 0, 1 << 63, 12345]);
+        round_trip(&[]);
+        let xs: Vec<u64> = (0..300u64).map(|i| if i % 50 == 7 { u64::MAX >> 3 } else { i }).collect();
+        round_trip(&xs);
+    }
+}

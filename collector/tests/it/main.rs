@@ -1,0 +1,4 @@
+//! The collector's integration tests, in one binary.
+
+mod exposition;
+mod exposition_props;

@@ -1,0 +1,27 @@
+//! One module per subcommand; each wires the library crates together for one mode.
+
+mod dump;
+mod import;
+mod inspect;
+mod serve;
+
+use anyhow::{Context, Result};
+
+use crate::args::{Cli, Command, ServeArgs, StorageArgs};
+
+/// Runs the command line; no subcommand means `serve` with its defaults.
+pub(crate) fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        None => serve::run(ServeArgs::default()),
+        Some(Command::Serve(a)) => serve::run(a),
+        Some(Command::Import(a)) => import::run(a),
+        Some(Command::Inspect(a)) => inspect::run(a),
+        Some(Command::Dump(a)) => dump::run(a),
+    }
+}
+
+/// Opens the data directory the flags name.
+pub(crate) fn open_db(storage: &StorageArgs) -> Result<tsdb::Db> {
+    tsdb::Db::open(&storage.data, storage.options())
+        .with_context(|| format!("opening data directory {}", storage.data.display()))
+}

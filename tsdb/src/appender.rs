@@ -1,0 +1,254 @@
+//! The write path: [`model::Appender`] over the head, the WAL and the store.
+//!
+//! `append` resolves the series and checks the sample against what is committed and what the
+//! batch holds. `commit` logs the batch to the WAL with one write, then applies it to the head;
+//! chunks that fill up (or would cross a partition) are sealed into the compact format and
+//! written to the store, and a marker in the WAL records that they are there.
+
+use std::sync::atomic::Ordering;
+
+use hashbrown::HashMap;
+use model::{Appendable, Appender, Labels, SeriesRef, Timestamp};
+
+use crate::codec::SeriesId;
+use crate::db::{Db, State};
+use crate::head::Head;
+use crate::wal;
+use crate::{Error, Result};
+
+/// A batch of samples for a [`Db`].
+pub struct DbAppender<'a> {
+    db: &'a Db,
+    /// (head slot, t, v) in append order.
+    pending: Vec<(u32, Timestamp, f64)>,
+    /// Newest (t, value bits) per slot in this batch.
+    newest: HashMap<u32, (Timestamp, u64)>,
+}
+
+impl Appendable for Db {
+    fn appender(&self) -> Box<dyn Appender + '_> {
+        Box::new(DbAppender { db: self, pending: Vec::new(), newest: HashMap::new() })
+    }
+}
+
+impl Db {
+    /// Finds or creates the head slot of a series.
+    fn resolve(&self, st: &mut State, series: Option<SeriesRef>, labels: &Labels) -> Result<u32> {
+        if let Some(r) = series {
+            if (r.0 as usize) < st.head.len() {
+                return Ok(r.0 as u32);
+            }
+        }
+        if let Some(slot) = st.head.find(labels) {
+            return Ok(slot);
+        }
+        if labels.is_empty() {
+            let reason = "a series needs at least one label";
+            return Err(model::Error::InvalidLabels { labels: "{}".into(), reason }.into());
+        }
+        let id = match self.store.lookup(labels)? {
+            Some(id) => id,
+            None => {
+                let id = st.head.next_id;
+                st.head.next_id += 1;
+                id
+            }
+        };
+        let segment = st.wal.segment();
+        let slot = st.head.insert(id, labels, segment);
+        st.head.new_slots.push(slot);
+        Ok(slot)
+    }
+}
+
+/// Checks a sample against the newest one of its series (Prometheus's rules).
+/// `Ok(false)`: same timestamp and value, accepted and ignored.
+fn check(newest: Option<(Timestamp, u64)>, t: Timestamp, v: f64) -> model::Result<bool> {
+    match newest {
+        Some((nt, _)) if t < nt => Err(model::Error::OutOfOrderSample),
+        Some((nt, bits)) if t == nt && bits != v.to_bits() => {
+            Err(model::Error::DuplicateSampleForTimestamp)
+        }
+        Some((nt, _)) if t == nt => Ok(false),
+        _ => Ok(true),
+    }
+}
+
+fn committed_newest(head: &Head, slot: u32) -> Option<(Timestamp, u64)> {
+    head.get(slot).filter(|s| s.last_t > i64::MIN).map(|s| (s.last_t, s.last_v_bits))
+}
+
+impl DbAppender<'_> {
+    fn count_rejection(&self, e: &model::Error) {
+        let c = &self.db.counters;
+        let counter = match e {
+            model::Error::OutOfOrderSample => &c.out_of_order,
+            model::Error::DuplicateSampleForTimestamp => &c.duplicates,
+            model::Error::OutOfBounds => &c.out_of_bounds,
+            _ => return,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn try_append(
+        &mut self,
+        series: Option<SeriesRef>,
+        labels: &Labels,
+        t: Timestamp,
+        v: f64,
+    ) -> Result<SeriesRef> {
+        let mut st = self.db.state.lock();
+        if self.db.cutoff_at(st.head.max_t).is_some_and(|cutoff| t < cutoff) {
+            return Err(model::Error::OutOfBounds.into());
+        }
+        let slot = self.db.resolve(&mut st, series, labels)?;
+        let newest = self.newest.get(&slot).copied().or_else(|| committed_newest(&st.head, slot));
+        drop(st);
+        if check(newest, t, v)? {
+            self.pending.push((slot, t, v));
+            self.newest.insert(slot, (t, v.to_bits()));
+        }
+        Ok(SeriesRef(u64::from(slot)))
+    }
+
+    fn try_commit(&mut self) -> Result<()> {
+        let db = self.db;
+        let mut st = db.state.lock();
+        let State { head, wal } = &mut *st;
+        let new_slots = std::mem::take(&mut head.new_slots);
+        let new: Vec<(SeriesId, Labels)> = new_slots
+            .iter()
+            .filter_map(|&slot| head.get(slot).map(|s| (s.id, head.labels(slot))))
+            .collect();
+        // Another appender may have committed to the same series since `append` checked.
+        let mut last: HashMap<u32, (Timestamp, u64)> = HashMap::new();
+        let mut accepted = Vec::with_capacity(self.pending.len());
+        for &(slot, t, v) in &self.pending {
+            let newest = last.get(&slot).copied().or_else(|| committed_newest(head, slot));
+            match check(newest, t, v) {
+                Ok(true) => {
+                    last.insert(slot, (t, v.to_bits()));
+                    let id = head.get(slot).map_or(0, |s| s.id);
+                    accepted.push((slot, id, t, v));
+                }
+                Ok(false) => {}
+                Err(e) => self.count_rejection(&e),
+            }
+        }
+        let mut payload = Vec::new();
+        if !new.is_empty() {
+            db.store.add_series(&new)?;
+            wal::encode_series(new.iter().map(|(id, l)| (*id, l)), &mut payload);
+            wal.log(&payload)?;
+        }
+        payload.clear();
+        let samples: Vec<(SeriesId, Timestamp, f64)> =
+            accepted.iter().map(|&(_, id, t, v)| (id, t, v)).collect();
+        wal::encode_samples(&samples, &mut payload);
+        let rotated = wal.log(&payload)?;
+        let segment = wal.segment();
+        for &(slot, _, t, v) in &accepted {
+            apply(head, &db.opts, slot, t, v, segment);
+        }
+        db.counters.samples_appended.fetch_add(accepted.len() as u64, Ordering::Relaxed);
+        if rotated {
+            head.seal_older_than(head.max_t.saturating_sub(db.opts.chunk_max_age_ms));
+        }
+        db.persist_sealed(&mut st)?;
+        if rotated {
+            db.truncate_wal(&mut st)?;
+        }
+        Ok(())
+    }
+}
+
+/// Appends one accepted sample to its series' open chunk, sealing the chunk first when it is
+/// full or the sample belongs to another partition.
+fn apply(head: &mut Head, opts: &crate::Options, slot: u32, t: Timestamp, v: f64, segment: u32) {
+    let needs_seal = head.get(slot).is_some_and(|s| {
+        s.chunk.len() >= opts.chunk_max_samples
+            || s.chunk.first_t().is_some_and(|f| opts.partition_start(f) != opts.partition_start(t))
+    });
+    if needs_seal {
+        head.seal(slot);
+    }
+    let Some(s) = head.get_mut(slot) else { return };
+    if s.chunk.is_empty() {
+        s.chunk_segment = segment;
+    }
+    s.chunk.append(t, v);
+    s.last_t = t;
+    s.last_v_bits = v.to_bits();
+    head.max_t = head.max_t.max(t);
+}
+
+impl Db {
+    /// Writes the head's sealed chunks to the store and logs a marker for them. A failure is
+    /// logged and counted and the chunks stay in memory for the next attempt: their samples
+    /// are safe in the WAL, which is kept until they are written.
+    pub(crate) fn persist_sealed(&self, st: &mut State) -> Result<()> {
+        if st.head.unpersisted.is_empty() {
+            return Ok(());
+        }
+        let cutoff = self.cutoff_at(st.head.max_t).map(|c| self.opts.partition_start(c));
+        let chunks: Vec<_> = st
+            .head
+            .unpersisted
+            .iter()
+            .filter(|u| cutoff.is_none_or(|c| u.maxt >= c))
+            .map(|u| (u.id, u.mint, u.bytes.clone()))
+            .collect();
+        if let Err(e) = self.store.write_chunks(&chunks, |t| self.opts.partition_start(t)) {
+            self.counters.persist_failures.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, chunks = chunks.len(), "tsdb: writing sealed chunks failed; will retry");
+            return Ok(());
+        }
+        let sealed: Vec<(SeriesId, Timestamp)> =
+            st.head.unpersisted.iter().map(|u| (u.id, u.maxt)).collect();
+        st.head.unpersisted.clear();
+        self.counters.chunks_sealed.fetch_add(sealed.len() as u64, Ordering::Relaxed);
+        let mut payload = Vec::new();
+        wal::encode_sealed(&sealed, &mut payload);
+        st.wal.log(&payload)?;
+        Ok(())
+    }
+
+    /// Deletes the WAL segments that no open or unpersisted chunk needs, after making the
+    /// store durable (its journal holds the sealed chunks those segments covered).
+    pub(crate) fn truncate_wal(&self, st: &mut State) -> Result<()> {
+        let keep = st.head.oldest_needed_segment(st.wal.segment());
+        self.store.persist(true)?;
+        let removed = st.wal.truncate_before(keep)?;
+        tracing::debug!(removed, keep, "wal: truncated");
+        Ok(())
+    }
+}
+
+impl Appender for DbAppender<'_> {
+    fn append(
+        &mut self,
+        series: Option<SeriesRef>,
+        labels: &Labels,
+        t: Timestamp,
+        v: f64,
+    ) -> model::Result<SeriesRef> {
+        self.try_append(series, labels, t, v).map_err(|e| {
+            if let Error::Model(m) = &e {
+                self.count_rejection(m);
+            }
+            e.into()
+        })
+    }
+
+    fn commit(mut self: Box<Self>) -> model::Result<()> {
+        if self.pending.is_empty() && self.db.state.lock().head.new_slots.is_empty() {
+            return Ok(());
+        }
+        self.try_commit().map_err(|e| {
+            self.db.counters.append_failures.fetch_add(1, Ordering::Relaxed);
+            e.into()
+        })
+    }
+
+    fn rollback(self: Box<Self>) {}
+}

@@ -1,0 +1,238 @@
+//! The head: the in-memory state of the series being written, each with its open chunk.
+//!
+//! Label strings are interned in a symbol table, so a series costs its symbol ids rather than
+//! copies of its strings. The head holds no index of its own: queries find series through the
+//! store's postings and ask the head only for the open-chunk samples of those ids.
+
+use std::sync::Arc;
+
+use chunkenc::XorChunk;
+use hashbrown::{HashMap, HashTable};
+use model::{Label, Labels, Sample, Timestamp};
+
+use crate::codec::SeriesId;
+
+/// Interned label strings.
+#[derive(Default)]
+struct Symbols {
+    ids: HashMap<Box<str>, u32>,
+    strings: Vec<Box<str>>,
+}
+
+impl Symbols {
+    fn get(&self, s: &str) -> Option<u32> {
+        self.ids.get(s).copied()
+    }
+
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(id) = self.ids.get(s) {
+            return *id;
+        }
+        let id = self.strings.len() as u32;
+        self.strings.push(s.into());
+        self.ids.insert(s.into(), id);
+        id
+    }
+
+    fn resolve(&self, id: u32) -> &str {
+        self.strings.get(id as usize).map_or("", |s| s)
+    }
+
+    fn heap_bytes(&self) -> usize {
+        let strings: usize = self.strings.iter().map(|s| 2 * s.len()).sum();
+        strings + self.ids.capacity() * 28 + self.strings.capacity() * 16
+    }
+}
+
+/// One series in the head.
+pub(crate) struct MemSeries {
+    pub(crate) id: SeriesId,
+    /// Alternating name and value symbol ids, in label order.
+    labels: Box<[u32]>,
+    pub(crate) chunk: XorChunk,
+    /// The WAL segment holding the first sample of `chunk`; the WAL is kept from there on.
+    pub(crate) chunk_segment: u32,
+    /// Newest committed sample (also when `chunk` was just sealed and is empty).
+    pub(crate) last_t: Timestamp,
+    pub(crate) last_v_bits: u64,
+}
+
+/// A sealed chunk not yet confirmed written to the store.
+pub(crate) struct Unpersisted {
+    pub(crate) id: SeriesId,
+    pub(crate) mint: Timestamp,
+    pub(crate) maxt: Timestamp,
+    pub(crate) bytes: Arc<[u8]>,
+    pub(crate) segment: u32,
+}
+
+#[derive(Default)]
+pub(crate) struct Head {
+    symbols: Symbols,
+    series: Vec<MemSeries>,
+    by_labels: HashTable<u32>,
+    by_id: HashMap<SeriesId, u32>,
+    hasher: hashbrown::DefaultHashBuilder,
+    /// Slots created but not yet written to the WAL and the store.
+    pub(crate) new_slots: Vec<u32>,
+    pub(crate) unpersisted: Vec<Unpersisted>,
+    /// Newest sample timestamp committed, `i64::MIN` when empty.
+    pub(crate) max_t: Timestamp,
+    pub(crate) next_id: SeriesId,
+}
+
+fn hash_ids(hasher: &hashbrown::DefaultHashBuilder, ids: &[u32]) -> u64 {
+    use std::hash::BuildHasher;
+    hasher.hash_one(ids)
+}
+
+impl Head {
+    pub(crate) fn new(next_id: SeriesId) -> Self {
+        Self { max_t: i64::MIN, next_id, ..Self::default() }
+    }
+
+    /// Number of series held.
+    pub(crate) fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    pub(crate) fn get(&self, slot: u32) -> Option<&MemSeries> {
+        self.series.get(slot as usize)
+    }
+
+    pub(crate) fn get_mut(&mut self, slot: u32) -> Option<&mut MemSeries> {
+        self.series.get_mut(slot as usize)
+    }
+
+    pub(crate) fn slot_of_id(&self, id: SeriesId) -> Option<u32> {
+        self.by_id.get(&id).copied()
+    }
+
+    /// The slot of the series with these labels, if it is in the head.
+    pub(crate) fn find(&self, labels: &Labels) -> Option<u32> {
+        let mut ids = Vec::with_capacity(labels.len() * 2);
+        for l in labels {
+            ids.push(self.symbols.get(&l.name)?);
+            ids.push(self.symbols.get(&l.value)?);
+        }
+        let hash = hash_ids(&self.hasher, &ids);
+        let series = &self.series;
+        self.by_labels
+            .find(hash, |&slot| series.get(slot as usize).is_some_and(|s| *s.labels == *ids))
+            .copied()
+    }
+
+    /// Adds a series with a known id; the caller made sure it is not in the head yet.
+    pub(crate) fn insert(&mut self, id: SeriesId, labels: &Labels, segment: u32) -> u32 {
+        let mut ids = Vec::with_capacity(labels.len() * 2);
+        for l in labels {
+            ids.push(self.symbols.intern(&l.name));
+            ids.push(self.symbols.intern(&l.value));
+        }
+        let slot = self.series.len() as u32;
+        let hash = hash_ids(&self.hasher, &ids);
+        self.series.push(MemSeries {
+            id,
+            labels: ids.into_boxed_slice(),
+            chunk: XorChunk::new(),
+            chunk_segment: segment,
+            last_t: i64::MIN,
+            last_v_bits: 0,
+        });
+        let (series, hasher) = (&self.series, &self.hasher);
+        self.by_labels.insert_unique(hash, slot, |&s| {
+            series.get(s as usize).map_or(0, |m| hash_ids(hasher, &m.labels))
+        });
+        self.by_id.insert(id, slot);
+        self.next_id = self.next_id.max(id + 1);
+        slot
+    }
+
+    /// The labels of the series in `slot`.
+    pub(crate) fn labels(&self, slot: u32) -> Labels {
+        let Some(s) = self.series.get(slot as usize) else { return Labels::empty() };
+        let pairs = s.labels.chunks_exact(2).map(|p| {
+            Label::new(self.symbols.resolve(p[0]), self.symbols.resolve(p[1]))
+        });
+        // The ids were interned from a valid label set, so it stays valid.
+        Labels::new(pairs.collect()).unwrap_or_default()
+    }
+
+    /// Seals the open chunk of `slot` (if it has samples) into an [`Unpersisted`] entry.
+    pub(crate) fn seal(&mut self, slot: u32) {
+        let Some(s) = self.series.get_mut(slot as usize) else { return };
+        if s.chunk.is_empty() {
+            return;
+        }
+        let mut samples = Vec::with_capacity(s.chunk.len());
+        s.chunk.decode_into(&mut samples);
+        let chunk = std::mem::take(&mut s.chunk);
+        drop(chunk);
+        let (Some(first), Some(last)) = (samples.first(), samples.last()) else { return };
+        let mut bytes = Vec::new();
+        chunkenc::encode_sealed(&samples, &mut bytes);
+        self.unpersisted.push(Unpersisted {
+            id: s.id,
+            mint: first.t,
+            maxt: last.t,
+            bytes: bytes.into(),
+            segment: s.chunk_segment,
+        });
+    }
+
+    /// Seals every open chunk whose first sample is older than `before`.
+    pub(crate) fn seal_older_than(&mut self, before: Timestamp) -> usize {
+        let stale: Vec<u32> = (0..self.series.len() as u32)
+            .filter(|&i| {
+                self.series.get(i as usize).and_then(|s| s.chunk.first_t()).is_some_and(|t| t < before)
+            })
+            .collect();
+        for &slot in &stale {
+            self.seal(slot);
+        }
+        stale.len()
+    }
+
+    /// The oldest WAL segment still needed: by an open chunk or an unpersisted sealed chunk.
+    pub(crate) fn oldest_needed_segment(&self, current: u32) -> u32 {
+        let open = self.series.iter().filter(|s| !s.chunk.is_empty()).map(|s| s.chunk_segment);
+        let sealed = self.unpersisted.iter().map(|u| u.segment);
+        open.chain(sealed).min().unwrap_or(current).min(current)
+    }
+
+    /// Samples of series `id` held only in memory (open and unpersisted chunks), within
+    /// `[mint, maxt]`, appended to `out` unordered.
+    pub(crate) fn samples_of(&self, id: SeriesId, mint: Timestamp, maxt: Timestamp, out: &mut Vec<Sample>) {
+        let start = out.len();
+        for u in self.unpersisted.iter().filter(|u| u.id == id && u.maxt >= mint && u.mint <= maxt) {
+            // The bytes were encoded by this process from valid samples.
+            let _ = chunkenc::decode_sealed(&u.bytes, out);
+        }
+        if let Some(s) = self.by_id.get(&id).and_then(|&slot| self.series.get(slot as usize)) {
+            s.chunk.decode_into(out);
+        }
+        let mut i = start;
+        while i < out.len() {
+            let t = out.get(i).map_or(mint, |s| s.t);
+            if t < mint || t > maxt {
+                out.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Heap bytes held by the head, approximately (for `/metrics` and the memory benchmark).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let per_series: usize = self
+            .series
+            .iter()
+            .map(|s| s.labels.len() * 4 + s.chunk.heap_bytes())
+            .sum();
+        per_series
+            + self.series.capacity() * std::mem::size_of::<MemSeries>()
+            + self.by_labels.capacity() * 5
+            + self.by_id.capacity() * 13
+            + self.symbols.heap_bytes()
+    }
+}

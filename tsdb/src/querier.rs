@@ -1,0 +1,101 @@
+//! The read path: [`model::Querier`] over the store and the head.
+
+use std::collections::BTreeSet;
+
+use model::{Labels, Matcher, Querier, Queryable, Sample, SelectHints, Series, SeriesSet, Timestamp};
+
+use crate::codec::SeriesId;
+use crate::db::Db;
+use crate::{Error, Result, index};
+
+/// A reader of one time range of a [`Db`].
+pub struct DbQuerier<'a> {
+    db: &'a Db,
+    mint: Timestamp,
+    maxt: Timestamp,
+}
+
+impl Queryable for Db {
+    fn querier(&self, mint: Timestamp, maxt: Timestamp) -> model::Result<Box<dyn Querier + '_>> {
+        Ok(Box::new(DbQuerier { db: self, mint, maxt }))
+    }
+}
+
+impl Db {
+    /// The samples of series `id` in `[mint, maxt]`, ascending, one per timestamp.
+    ///
+    /// The head is read before the store: a chunk sealed in between is then seen twice, never
+    /// missed, and the merge drops the duplicate timestamps.
+    pub(crate) fn series_samples(&self, id: SeriesId, mint: Timestamp, maxt: Timestamp) -> Result<Vec<Sample>> {
+        let mut head_part = Vec::new();
+        self.state.lock().head.samples_of(id, mint, maxt, &mut head_part);
+        let mut out = Vec::new();
+        for (cmint, bytes) in self.store.chunks(id, mint, maxt, self.opts.partition_ms)? {
+            let before = out.len();
+            chunkenc::decode_sealed(&bytes, &mut out).map_err(|e| Error::Corrupt {
+                what: "chunk",
+                path: self.dir.join("kv"),
+                offset: 0,
+                reason: format!("series {id} chunk at {cmint}: {e}"),
+            })?;
+            if out.get(before).is_some_and(|s| s.t > maxt) || out.last().is_some_and(|s| s.t < mint) {
+                out.truncate(before);
+            }
+        }
+        out.retain(|s| s.t >= mint && s.t <= maxt);
+        out.extend(head_part);
+        out.sort_by_key(|s| s.t);
+        out.dedup_by_key(|s| s.t);
+        Ok(out)
+    }
+
+    /// Labels of a stored series.
+    pub(crate) fn series_labels(&self, id: SeriesId) -> Result<Labels> {
+        self.store.labels(id)?.ok_or_else(|| Error::Corrupt {
+            what: "postings",
+            path: self.dir.join("kv"),
+            offset: 0,
+            reason: format!("series {id} is indexed but has no labels"),
+        })
+    }
+}
+
+impl DbQuerier<'_> {
+    fn matching(&self, matchers: &[Matcher]) -> Result<Vec<Series>> {
+        let mut out = Vec::new();
+        for id in index::select_ids(&self.db.store, matchers)? {
+            let samples = self.db.series_samples(id, self.mint, self.maxt)?;
+            if !samples.is_empty() {
+                out.push(Series { labels: self.db.series_labels(id)?, samples });
+            }
+        }
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(out)
+    }
+}
+
+impl Querier for DbQuerier<'_> {
+    fn select(&self, _hints: &SelectHints, matchers: &[Matcher]) -> model::Result<SeriesSet<'_>> {
+        Ok(Box::new(self.matching(matchers)?.into_iter().map(Ok)))
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> model::Result<Vec<String>> {
+        let names: BTreeSet<String> = if matchers.is_empty() {
+            self.db.store.names()?.into_iter().collect()
+        } else {
+            let series = self.matching(matchers)?;
+            series.iter().flat_map(|s| s.labels.iter().map(|l| l.name.to_string())).collect()
+        };
+        Ok(names.into_iter().collect())
+    }
+
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> model::Result<Vec<String>> {
+        let values: BTreeSet<String> = if matchers.is_empty() {
+            self.db.store.values(name)?.into_iter().collect()
+        } else {
+            let series = self.matching(matchers)?;
+            series.iter().filter_map(|s| s.labels.get(name).map(str::to_string)).collect()
+        };
+        Ok(values.into_iter().collect())
+    }
+}

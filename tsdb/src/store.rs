@@ -1,0 +1,344 @@
+//! The persistent part of the database: series, the inverted index and sealed chunks in fjall.
+//!
+//! Keyspaces (layouts in `FORMAT.md`):
+//! * `series`: series id -> encoded labels
+//! * `hashes`: hash of encoded labels ++ series id -> empty (labels -> id lookup)
+//! * `postings`: (name, value) ++ series id -> empty
+//! * `values`: `n` ++ name -> empty, and `v` ++ (name, value) -> empty
+//! * `p<start ms>`: one per time partition, (series id, chunk mint) -> sealed chunk
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use fjall::config::{CompressionPolicy, FilterPolicy};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use model::{Labels, Timestamp};
+use parking_lot::RwLock;
+
+use crate::codec::{self, Reader, SeriesId};
+use crate::{Error, Result};
+
+const PARTITION_PREFIX: &str = "p";
+
+/// A sealed chunk ready to be written: the series, the chunk's first timestamp, the bytes.
+pub(crate) type SealedChunk = (SeriesId, Timestamp, Arc<[u8]>);
+
+pub(crate) struct Store {
+    db: Database,
+    path: PathBuf,
+    series: Keyspace,
+    hashes: Keyspace,
+    postings: Keyspace,
+    values: Keyspace,
+    partitions: RwLock<BTreeMap<Timestamp, Keyspace>>,
+}
+
+fn index_options() -> KeyspaceCreateOptions {
+    KeyspaceCreateOptions::default().max_memtable_size(8 << 20)
+}
+
+fn chunk_options() -> KeyspaceCreateOptions {
+    // Chunks are compressed already: block compression would only cost CPU. Reads are range
+    // scans, so point-read filters are dead weight.
+    KeyspaceCreateOptions::default()
+        .max_memtable_size(16 << 20)
+        .data_block_compression_policy(CompressionPolicy::disabled())
+        .filter_policy(FilterPolicy::disabled())
+}
+
+impl Store {
+    pub(crate) fn open(path: &Path, cache_bytes: u64) -> Result<Self> {
+        let db = Database::builder(path).cache_size(cache_bytes).open()?;
+        let series = db.keyspace("series", index_options)?;
+        let hashes = db.keyspace("hashes", index_options)?;
+        let postings = db.keyspace("postings", index_options)?;
+        let values = db.keyspace("values", index_options)?;
+        let mut partitions = BTreeMap::new();
+        for name in db.list_keyspace_names() {
+            let name: &str = &name;
+            let Some(start) = name.strip_prefix(PARTITION_PREFIX) else { continue };
+            let Ok(start) = start.parse::<Timestamp>() else { continue };
+            partitions.insert(start, db.keyspace(name, chunk_options)?);
+        }
+        let partitions = RwLock::new(partitions);
+        Ok(Self { db, path: path.to_owned(), series, hashes, postings, values, partitions })
+    }
+
+    /// The id after the highest id stored.
+    pub(crate) fn next_series_id(&self) -> Result<SeriesId> {
+        match self.series.last_key_value() {
+            None => Ok(1),
+            Some(kv) => {
+                let k = kv.key()?;
+                let id: [u8; 8] = (*k).try_into().map_err(|_| self.corrupt("series key", 0))?;
+                Ok(u64::from_be_bytes(id) + 1)
+            }
+        }
+    }
+
+    fn corrupt(&self, what: &'static str, offset: usize) -> Error {
+        Error::Corrupt {
+            what,
+            path: self.path.clone(),
+            offset: offset as u64,
+            reason: "malformed entry".into(),
+        }
+    }
+
+    /// The id of a series with exactly these labels, if one was ever stored.
+    pub(crate) fn lookup(&self, labels: &Labels) -> Result<Option<SeriesId>> {
+        let mut enc = Vec::new();
+        codec::encode_labels(labels, &mut enc);
+        let hash = codec::labels_hash(&enc).to_be_bytes();
+        for kv in self.hashes.prefix(hash) {
+            let k = kv.key()?;
+            let id = codec::id_from_postings_key(&k).ok_or_else(|| self.corrupt("hash key", 0))?;
+            if self.labels(id)?.as_ref() == Some(labels) {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The labels of series `id`.
+    pub(crate) fn labels(&self, id: SeriesId) -> Result<Option<Labels>> {
+        let Some(v) = self.series.get(id.to_be_bytes())? else { return Ok(None) };
+        let labels = codec::decode_labels(&mut Reader::new(&v))
+            .map_err(|off| self.corrupt("series entry", off))?;
+        Ok(Some(labels))
+    }
+
+    /// Stores a new series with its index entries, in one atomic batch.
+    pub(crate) fn add_series(&self, series: &[(SeriesId, Labels)]) -> Result<()> {
+        if series.is_empty() {
+            return Ok(());
+        }
+        let mut b = self.db.batch();
+        for (id, labels) in series {
+            let mut enc = Vec::new();
+            codec::encode_labels(labels, &mut enc);
+            let mut hk = codec::labels_hash(&enc).to_be_bytes().to_vec();
+            hk.extend_from_slice(&id.to_be_bytes());
+            b.insert(&self.hashes, hk, []);
+            b.insert(&self.series, id.to_be_bytes(), enc);
+            for l in labels {
+                b.insert(&self.postings, codec::postings_key(&l.name, &l.value, *id), []);
+                let mut nk = vec![b'n'];
+                nk.extend_from_slice(&codec::name_prefix(&l.name));
+                b.insert(&self.values, nk, []);
+                let mut vk = vec![b'v'];
+                vk.extend_from_slice(&codec::pair_key(&l.name, &l.value));
+                b.insert(&self.values, vk, []);
+            }
+        }
+        b.commit()?;
+        Ok(())
+    }
+
+    /// Whether series `id` is stored.
+    pub(crate) fn has_series(&self, id: SeriesId) -> Result<bool> {
+        Ok(self.series.contains_key(id.to_be_bytes())?)
+    }
+
+    fn partition(&self, start: Timestamp) -> Result<Keyspace> {
+        if let Some(ks) = self.partitions.read().get(&start) {
+            return Ok(ks.clone());
+        }
+        let mut parts = self.partitions.write();
+        if let Some(ks) = parts.get(&start) {
+            return Ok(ks.clone());
+        }
+        let ks = self.db.keyspace(&format!("{PARTITION_PREFIX}{start}"), chunk_options)?;
+        parts.insert(start, ks.clone());
+        Ok(ks)
+    }
+
+    /// Writes sealed chunks, each into the partition starting at `partition_of(mint)`, in one
+    /// atomic batch.
+    pub(crate) fn write_chunks(
+        &self,
+        chunks: &[SealedChunk],
+        partition_of: impl Fn(Timestamp) -> Timestamp,
+    ) -> Result<()> {
+        if chunks.is_empty() {
+            return Ok(());
+        }
+        let mut b = self.db.batch();
+        for (id, mint, bytes) in chunks {
+            let ks = self.partition(partition_of(*mint))?;
+            b.insert(&ks, codec::chunk_key(*id, *mint), &**bytes);
+        }
+        b.commit()?;
+        Ok(())
+    }
+
+    /// Bulk-loads chunks into their partitions as new table files, bypassing the journal
+    /// (`fjall` ingestion). `chunks` is sorted here; a later duplicate of a key wins.
+    pub(crate) fn ingest_chunks(
+        &self,
+        chunks: &mut Vec<SealedChunk>,
+        partition_of: impl Fn(Timestamp) -> Timestamp,
+    ) -> Result<()> {
+        chunks.sort_by_key(|c| (partition_of(c.1), c.0, c.1));
+        chunks.dedup_by(|later, earlier| {
+            let same = (later.0, later.1) == (earlier.0, earlier.1);
+            if same {
+                std::mem::swap(later, earlier);
+            }
+            same
+        });
+        let mut rest = &chunks[..];
+        while let Some(first) = rest.first() {
+            let part = partition_of(first.1);
+            let n = rest.partition_point(|c| partition_of(c.1) == part);
+            let (these, tail) = rest.split_at(n);
+            let ks = self.partition(part)?;
+            let mut ingestion = ks.start_ingestion()?;
+            for (id, mint, bytes) in these {
+                ingestion.write(codec::chunk_key(*id, *mint), &**bytes)?;
+            }
+            ingestion.finish()?;
+            rest = tail;
+        }
+        chunks.clear();
+        Ok(())
+    }
+
+    /// The chunks of series `id` whose first sample is at or before `maxt`, in partitions that
+    /// may hold samples at or after `mint`, in time order. Each is `(chunk mint, bytes)`.
+    pub(crate) fn chunks(
+        &self,
+        id: SeriesId,
+        mint: Timestamp,
+        maxt: Timestamp,
+        partition_ms: i64,
+    ) -> Result<Vec<(Timestamp, fjall::Slice)>> {
+        let parts: Vec<(Timestamp, Keyspace)> = self
+            .partitions
+            .read()
+            .range(..=maxt)
+            .filter(|(start, _)| start.saturating_add(partition_ms) > mint)
+            .map(|(s, ks)| (*s, ks.clone()))
+            .collect();
+        let mut out = Vec::new();
+        for (_, ks) in parts {
+            for kv in ks.range(codec::chunk_key(id, i64::MIN)..=codec::chunk_key(id, maxt)) {
+                let (k, v) = kv.into_inner()?;
+                let (_, cmint) =
+                    codec::parse_chunk_key(&k).ok_or_else(|| self.corrupt("chunk key", 0))?;
+                out.push((cmint, v));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sorted ids of the series carrying `name="value"`.
+    pub(crate) fn postings(&self, name: &str, value: &str) -> Result<Vec<SeriesId>> {
+        let mut ids = Vec::new();
+        for kv in self.postings.prefix(codec::pair_key(name, value)) {
+            let k = kv.key()?;
+            ids.push(codec::id_from_postings_key(&k).ok_or_else(|| self.corrupt("postings", 0))?);
+        }
+        Ok(ids)
+    }
+
+    /// Every series id, sorted.
+    pub(crate) fn all_ids(&self) -> Result<Vec<SeriesId>> {
+        let mut ids = Vec::new();
+        for kv in self.series.iter() {
+            let k = kv.key()?;
+            let id: [u8; 8] = (*k).try_into().map_err(|_| self.corrupt("series key", 0))?;
+            ids.push(u64::from_be_bytes(id));
+        }
+        Ok(ids)
+    }
+
+    /// Every label name ever stored, in no particular order.
+    pub(crate) fn names(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for kv in self.values.prefix(b"n") {
+            let k = kv.key()?;
+            let mut r = Reader::new(k.get(1..).unwrap_or_default());
+            out.push(r.str().map_err(|o| self.corrupt("label name", o))?.to_string());
+        }
+        Ok(out)
+    }
+
+    /// Every value label `name` ever had, in no particular order.
+    pub(crate) fn values(&self, name: &str) -> Result<Vec<String>> {
+        let mut prefix = vec![b'v'];
+        prefix.extend_from_slice(&codec::name_prefix(name));
+        let mut out = Vec::new();
+        for kv in self.values.prefix(prefix) {
+            let k = kv.key()?;
+            let (_, value) = codec::parse_pair_key(k.get(1..).unwrap_or_default())
+                .ok_or_else(|| self.corrupt("label value", 0))?;
+            out.push(value.to_string());
+        }
+        Ok(out)
+    }
+
+    /// The start times of the partitions, ascending.
+    pub(crate) fn partition_starts(&self) -> Vec<Timestamp> {
+        self.partitions.read().keys().copied().collect()
+    }
+
+    /// Every chunk of one partition as (series id, mint, bytes).
+    pub(crate) fn partition_chunks(
+        &self,
+        start: Timestamp,
+    ) -> Result<Vec<(SeriesId, Timestamp, fjall::Slice)>> {
+        let Some(ks) = self.partitions.read().get(&start).cloned() else { return Ok(vec![]) };
+        let mut out = Vec::new();
+        for kv in ks.iter() {
+            let (k, v) = kv.into_inner()?;
+            let (id, mint) =
+                codec::parse_chunk_key(&k).ok_or_else(|| self.corrupt("chunk key", 0))?;
+            out.push((id, mint, v));
+        }
+        Ok(out)
+    }
+
+    /// Drops every partition that ends at or before `cutoff`; returns how many were dropped.
+    /// Their files are deleted once no reader holds them.
+    pub(crate) fn drop_partitions_before(&self, cutoff: Timestamp, partition_ms: i64) -> Result<usize> {
+        let doomed: Vec<(Timestamp, Keyspace)> = {
+            let mut parts = self.partitions.write();
+            let starts: Vec<Timestamp> = parts
+                .keys()
+                .copied()
+                .filter(|s| s.saturating_add(partition_ms) <= cutoff)
+                .collect();
+            starts.iter().filter_map(|s| parts.remove(s).map(|ks| (*s, ks))).collect()
+        };
+        let n = doomed.len();
+        for (start, ks) in doomed {
+            tracing::info!(partition = start, "retention: dropping partition");
+            self.db.delete_keyspace(ks)?;
+        }
+        Ok(n)
+    }
+
+    /// Forces the key-value store's journal to disk.
+    pub(crate) fn persist(&self, sync: bool) -> Result<()> {
+        let mode = if sync { PersistMode::SyncAll } else { PersistMode::Buffer };
+        self.db.persist(mode)?;
+        Ok(())
+    }
+
+    /// Writes every memtable out as a table file and waits, so the journal can be freed.
+    pub(crate) fn flush(&self) -> Result<()> {
+        let mut all = vec![
+            self.series.clone(),
+            self.hashes.clone(),
+            self.postings.clone(),
+            self.values.clone(),
+        ];
+        all.extend(self.partitions.read().values().cloned());
+        for ks in all {
+            ks.rotate_memtable_and_wait()?;
+        }
+        Ok(())
+    }
+}
