@@ -21,6 +21,10 @@ struct Tally {
     samples: usize,
     sealed: usize,
     prom: usize,
+    /// Delta-of-deltas seen, and how many were 0.
+    dods: (usize, usize),
+    /// Values after the first, and how many repeated the previous bits.
+    repeats: (usize, usize),
     modes: BTreeMap<String, usize>,
 }
 
@@ -34,10 +38,27 @@ impl Tally {
         let mut x = XorChunk::new();
         chunk.iter().for_each(|s| x.append(s.t, s.v));
         self.samples += chunk.len();
+        for w in chunk.windows(3) {
+            if let [a, b, c] = w {
+                self.dods.0 += 1;
+                self.dods.1 += usize::from(c.t - b.t == b.t - a.t);
+            }
+        }
+        for w in chunk.windows(2) {
+            if let [a, b] = w {
+                self.repeats.0 += 1;
+                self.repeats.1 += usize::from(a.v.to_bits() == b.v.to_bits());
+            }
+        }
         self.sealed += bytes.len();
         self.prom += x.encoded_len() + 3;
         if let Ok(m) = sealed_modes(&bytes) {
-            let key = format!("{:?}/{:?}{}", m.ts, m.values, if m.exceptions { "+exc" } else { "" });
+            let key = format!(
+                "{:?}/{:?}{}",
+                m.ts,
+                m.values,
+                if m.exceptions { "+exc" } else { "" }
+            );
             *self.modes.entry(key).or_default() += 1;
         }
     }
@@ -45,10 +66,13 @@ impl Tally {
     fn line(&self, label: &str) {
         let s = self.samples as f64;
         println!(
-            "{label:<34} sealed {:>6.3} B/sample   prometheus {:>6.3} B/sample   ratio {:>5.3}",
+            "{label:<34} sealed {:>6.3} B/sample   prometheus {:>6.3} B/sample   ratio {:>5.3}   \
+             (dod=0 {:>3.0}%, repeats {:>3.0}%)",
             self.sealed as f64 / s,
             self.prom as f64 / s,
-            self.sealed as f64 / self.prom as f64
+            self.sealed as f64 / self.prom as f64,
+            100.0 * self.dods.1 as f64 / self.dods.0.max(1) as f64,
+            100.0 * self.repeats.1 as f64 / self.repeats.0.max(1) as f64,
         );
     }
 }
@@ -69,8 +93,24 @@ fn main() {
             let modes: Vec<String> = t.modes.iter().map(|(k, v)| format!("{k}:{v}")).collect();
             println!("    modes: {}", modes.join("  "));
         }
+        for (kind, (name, w)) in shapes::REALISTIC_KINDS.iter().enumerate() {
+            let t = tally(&shapes::kind_chunks(
+                kind,
+                CHUNKS / 10,
+                n,
+                7,
+                shapes::JITTER_MS,
+            ));
+            t.line(&format!("  kind {name} (weight {w})"));
+        }
         for jitter in [0, 4, 10] {
-            let t = tally(&shapes::chunks_with_jitter(Shape::Realistic, CHUNKS, n, 42, jitter));
+            let t = tally(&shapes::chunks_with_jitter(
+                Shape::Realistic,
+                CHUNKS,
+                n,
+                42,
+                jitter,
+            ));
             t.line(&format!("realistic, jitter 0..={jitter} ms"));
         }
     }

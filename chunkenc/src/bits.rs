@@ -69,22 +69,30 @@ pub(crate) struct ByteReader<'a> {
 impl<'a> ByteReader<'a> {
     /// A reader at the start of `bytes`, which begins at absolute offset 0.
     pub(crate) fn new(bytes: &'a [u8]) -> Self {
-        Self { bytes, pos: 0, base: 0 }
+        Self {
+            bytes,
+            pos: 0,
+            base: 0,
+        }
     }
 
     /// Absolute offset of the next byte to read.
+    #[inline]
     pub(crate) fn offset(&self) -> usize {
         self.base + self.pos
     }
 
     /// The unread bytes.
+    #[inline]
     pub(crate) fn rest(&self) -> &'a [u8] {
         self.bytes.get(self.pos..).unwrap_or_default()
     }
 
     /// A [`ChunkError::Truncated`] at the current offset.
     pub(crate) fn truncated(&self) -> ChunkError {
-        ChunkError::Truncated { offset: self.offset() }
+        ChunkError::Truncated {
+            offset: self.offset(),
+        }
     }
 
     /// A [`ChunkError::Corrupt`] at absolute offset `offset`.
@@ -93,6 +101,7 @@ impl<'a> ByteReader<'a> {
     }
 
     /// Reads one byte.
+    #[inline]
     pub(crate) fn u8(&mut self) -> Result<u8, ChunkError> {
         let b = *self.bytes.get(self.pos).ok_or_else(|| self.truncated())?;
         self.pos += 1;
@@ -100,19 +109,25 @@ impl<'a> ByteReader<'a> {
     }
 
     /// Reads `n` bytes.
+    #[inline]
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], ChunkError> {
         let end = self.pos.checked_add(n).ok_or_else(|| self.truncated())?;
-        let s = self.bytes.get(self.pos..end).ok_or_else(|| self.truncated())?;
+        let s = self
+            .bytes
+            .get(self.pos..end)
+            .ok_or_else(|| self.truncated())?;
         self.pos = end;
         Ok(s)
     }
 
     /// Skips `n` bytes.
+    #[inline]
     pub(crate) fn skip(&mut self, n: usize) -> Result<(), ChunkError> {
         self.take(n).map(|_| ())
     }
 
     /// Reads 8 bytes as a little-endian `u64`.
+    #[inline]
     pub(crate) fn u64_le(&mut self) -> Result<u64, ChunkError> {
         let s = self.take(8)?;
         let a: [u8; 8] = s.try_into().map_err(|_| self.truncated())?;
@@ -120,6 +135,7 @@ impl<'a> ByteReader<'a> {
     }
 
     /// Reads an LEB128 unsigned varint; rejects encodings longer than 10 bytes or above `u64`.
+    #[inline]
     pub(crate) fn uvarint(&mut self) -> Result<u64, ChunkError> {
         let start = self.offset();
         let mut v = 0u64;
@@ -138,6 +154,7 @@ impl<'a> ByteReader<'a> {
     }
 
     /// Reads a zigzag signed varint.
+    #[inline]
     pub(crate) fn varint(&mut self) -> Result<i64, ChunkError> {
         self.uvarint().map(unzigzag)
     }
@@ -184,8 +201,12 @@ pub(crate) fn put_bits_msb(buf: &mut [u8], bit_pos: usize, v: u64, n: u32) -> bo
     let idx = bit_pos >> 3;
     let used = (bit_pos & 7) as u32;
     let nbytes = (used + n).div_ceil(8) as usize;
-    let Some(dst) = buf.get_mut(idx..idx + nbytes) else { return false };
-    let Some(first) = dst.first() else { return false };
+    let Some(dst) = buf.get_mut(idx..idx + nbytes) else {
+        return false;
+    };
+    let Some(first) = dst.first() else {
+        return false;
+    };
     let acc = (u128::from(*first) << 120) | (u128::from(v) << (128 - used - n));
     let src = acc.to_be_bytes();
     for (d, s) in dst.iter_mut().zip(src.iter()) {
@@ -234,28 +255,21 @@ impl<'a> MsbReader<'a> {
         w >> (64 - n)
     }
 
-    /// Reads one bit.
+    /// The next 64 bits, MSB-aligned, without consuming them; at least the top 57 are the
+    /// stream's (zeros past its end).
     #[inline(always)]
-    pub(crate) fn bit(&mut self) -> bool {
-        let b = self.bytes.get(self.pos >> 3).copied().unwrap_or(0);
-        let r = (b >> (7 - (self.pos & 7))) & 1 == 1;
-        self.pos += 1;
-        r
+    pub(crate) fn peek(&self) -> u64 {
+        load_be(self.bytes, self.pos >> 3) << (self.pos & 7)
     }
 
-    /// Counts leading one bits, reading at most `max` bits (stops after the first zero).
+    /// Consumes `n` bits.
     #[inline(always)]
-    pub(crate) fn ones(&mut self, max: u32) -> u32 {
-        let byte = self.pos >> 3;
-        let sh = (self.pos & 7) as u32;
-        let w = load_be(self.bytes, byte) << sh;
-        let k = (!w).leading_zeros().min(max);
-        // Consume the ones and, when present, the terminating zero.
-        self.pos += (k + u32::from(k < max)) as usize;
-        k
+    pub(crate) fn skip(&mut self, n: u32) {
+        self.pos += n as usize;
     }
 
     /// Reads an LEB128 varint from the bit stream (bytes need not be aligned).
+    #[inline]
     pub(crate) fn uvarint(&mut self) -> Option<u64> {
         let mut v = 0u64;
         for i in 0..10u32 {
@@ -275,29 +289,36 @@ impl<'a> MsbReader<'a> {
 /// Packs fixed-width values LSB-first: value `i` occupies bits `i*b .. i*b+b` of the block.
 pub(crate) struct Packer<'o> {
     out: &'o mut Vec<u8>,
-    acc: u128,
+    acc: u64,
     n: u32,
     b: u32,
+    mask: u64,
 }
 
 impl<'o> Packer<'o> {
     /// A packer of `b`-bit values (0..=64) appending to `out`.
     pub(crate) fn new(out: &'o mut Vec<u8>, b: u32) -> Self {
-        Self { out, acc: 0, n: 0, b }
+        Self {
+            out,
+            acc: 0,
+            n: 0,
+            b,
+            mask: low_mask(b),
+        }
     }
 
     /// Appends the low `b` bits of `x` (higher bits are ignored).
     #[inline(always)]
     pub(crate) fn push(&mut self, x: u64) {
-        if self.b == 0 {
-            return;
-        }
-        self.acc |= u128::from(x & low_mask(self.b)) << self.n;
-        self.n += self.b;
-        if self.n >= 64 {
-            self.out.extend_from_slice(&(self.acc as u64).to_le_bytes());
-            self.acc >>= 64;
-            self.n -= 64;
+        let x = x & self.mask;
+        self.acc |= x.wrapping_shl(self.n);
+        let total = self.n + self.b;
+        if total >= 64 {
+            self.out.extend_from_slice(&self.acc.to_le_bytes());
+            self.acc = if self.n == 0 { 0 } else { x >> (64 - self.n) };
+            self.n = total - 64;
+        } else {
+            self.n = total;
         }
     }
 
@@ -305,7 +326,8 @@ impl<'o> Packer<'o> {
     pub(crate) fn finish(self) {
         let bytes = self.acc.to_le_bytes();
         let k = self.n.div_ceil(8) as usize;
-        self.out.extend_from_slice(bytes.get(..k).unwrap_or_default());
+        self.out
+            .extend_from_slice(bytes.get(..k).unwrap_or_default());
     }
 }
 
@@ -322,12 +344,60 @@ pub(crate) fn packed_len(m: usize, b: u32) -> Option<usize> {
 /// first so that corrupt input is reported, and may pass bytes beyond the block for speed.
 #[inline(always)]
 pub(crate) fn unpack<T>(bytes: &[u8], b: u32, dst: &mut [T], mut f: impl FnMut(&mut T, u64)) {
+    macro_rules! widths {
+        ($($w:literal)*) => {
+            match b {
+                0 => dst.iter_mut().for_each(|d| f(d, 0)),
+                $($w => unpack_const::<$w, { $w + 8 }, T>(bytes, dst, &mut f),)*
+                _ => unpack_from(bytes, 0, b, dst, &mut f),
+            }
+        };
+    }
+    widths!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32);
+}
+
+/// [`unpack`] for a width `B` known at compile time (1..=56; `W = B + 8`): eight values at a
+/// time, as eight values of `B` bits fill exactly `B` bytes; each group is read from one
+/// `W`-byte window so that the loads need no further bounds checks.
+#[inline(always)]
+fn unpack_const<const B: usize, const W: usize, T>(
+    bytes: &[u8],
+    dst: &mut [T],
+    f: &mut impl FnMut(&mut T, u64),
+) {
+    let mask = low_mask(B as u32);
+    let mut done = 0usize;
+    for g in dst.chunks_exact_mut(8) {
+        let Some(win) = bytes.get(done / 8 * B..).and_then(|s| s.first_chunk::<W>()) else {
+            break;
+        };
+        for (i, slot) in g.iter_mut().enumerate() {
+            let bit = i * B;
+            let w = win
+                .get(bit / 8..)
+                .and_then(|s| s.first_chunk::<8>())
+                .map_or(0, |w| u64::from_le_bytes(*w));
+            f(slot, (w >> (bit % 8)) & mask);
+        }
+        done += 8;
+    }
+    let rest = dst.get_mut(done..).unwrap_or_default();
+    unpack_from(bytes, done * B, B as u32, rest, f);
+}
+
+/// Unpacks `dst.len()` values of `b` bits (1..=64) starting at bit `start` of `bytes`.
+#[inline(always)]
+fn unpack_from<T>(
+    bytes: &[u8],
+    start: usize,
+    b: u32,
+    dst: &mut [T],
+    f: &mut impl FnMut(&mut T, u64),
+) {
     let mask = low_mask(b);
     let step = b as usize;
-    let mut bit = 0usize;
-    if b == 0 {
-        dst.iter_mut().for_each(|d| f(d, 0));
-    } else if b <= 56 {
+    let mut bit = start;
+    if b <= 56 {
         for d in dst.iter_mut() {
             let w = load_le(bytes, bit >> 3) >> (bit & 7);
             f(d, w & mask);
@@ -337,7 +407,11 @@ pub(crate) fn unpack<T>(bytes: &[u8], b: u32, dst: &mut [T], mut f: impl FnMut(&
         for d in dst.iter_mut() {
             let sh = (bit & 7) as u32;
             let lo = load_le(bytes, bit >> 3) >> sh;
-            let hi = if sh == 0 { 0 } else { load_le(bytes, (bit >> 3) + 8) << (64 - sh) };
+            let hi = if sh == 0 {
+                0
+            } else {
+                load_le(bytes, (bit >> 3) + 8) << (64 - sh)
+            };
             f(d, (lo | hi) & mask);
             bit += step;
         }
@@ -366,16 +440,23 @@ mod tests {
     #[test]
     fn overlong_varint_is_corrupt() {
         let b = [0xffu8; 11];
-        assert!(matches!(ByteReader::new(&b).uvarint(), Err(ChunkError::Corrupt { .. })));
+        assert!(matches!(
+            ByteReader::new(&b).uvarint(),
+            Err(ChunkError::Corrupt { .. })
+        ));
         let b = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02];
-        assert!(matches!(ByteReader::new(&b).uvarint(), Err(ChunkError::Corrupt { .. })));
+        assert!(matches!(
+            ByteReader::new(&b).uvarint(),
+            Err(ChunkError::Corrupt { .. })
+        ));
     }
 
     #[test]
     fn pack_unpack_all_widths() {
         for b in 0..=64u32 {
-            let xs: Vec<u64> =
-                (0..37u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) & low_mask(b)).collect();
+            let xs: Vec<u64> = (0..37u64)
+                .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) & low_mask(b))
+                .collect();
             let mut out = Vec::new();
             let mut p = Packer::new(&mut out, b);
             xs.iter().for_each(|&x| p.push(x));

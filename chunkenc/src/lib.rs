@@ -59,4 +59,3 @@ pub struct ChunkMeta {
     /// Timestamp of the last sample, ms.
     pub maxt: i64,
 }
-

@@ -51,7 +51,11 @@ pub(crate) struct XorCode {
 impl XorState {
     /// State after the raw first value `first` (bits).
     pub(crate) fn new(first: u64) -> Self {
-        Self { prev: first, leading: NO_WINDOW, trailing: 0 }
+        Self {
+            prev: first,
+            leading: NO_WINDOW,
+            trailing: 0,
+        }
     }
 
     /// Codes the value with bits `v` and makes it the previous value.
@@ -60,43 +64,61 @@ impl XorState {
         let x = v ^ self.prev;
         self.prev = v;
         if x == 0 {
-            return XorCode { head: 0, head_n: 1, payload: 0, payload_n: 0 };
+            return XorCode {
+                head: 0,
+                head_n: 1,
+                payload: 0,
+                payload_n: 0,
+            };
         }
         let lead = (x.leading_zeros() as u8).min(31);
         let trail = x.trailing_zeros() as u8;
         if self.leading != NO_WINDOW && lead >= self.leading && trail >= self.trailing {
             let n = 64 - u32::from(self.leading) - u32::from(self.trailing);
-            return XorCode { head: 0b10, head_n: 2, payload: x >> self.trailing, payload_n: n };
+            return XorCode {
+                head: 0b10,
+                head_n: 2,
+                payload: x >> self.trailing,
+                payload_n: n,
+            };
         }
         self.leading = lead;
         self.trailing = trail;
         let sig = 64 - u32::from(lead) - u32::from(trail);
         let head = (0b11 << 11) | (u64::from(lead) << 6) | u64::from(sig & 63);
-        XorCode { head, head_n: 13, payload: x >> trail, payload_n: sig }
+        XorCode {
+            head,
+            head_n: 13,
+            payload: x >> trail,
+            payload_n: sig,
+        }
     }
 
     /// Reads one value; `None` when the stream is inconsistent (a window reused before one was
     /// set, or a window wider than 64 bits).
     #[inline(always)]
     pub(crate) fn decode(&mut self, r: &mut MsbReader<'_>) -> Option<u64> {
-        if !r.bit() {
+        let w = r.peek();
+        if w >> 63 == 0 {
+            r.skip(1);
             return Some(self.prev);
         }
-        if r.bit() {
-            let lead = r.read(5) as u8;
-            let mut sig = r.read(6) as u8;
-            if sig == 0 {
-                sig = 64;
-            }
-            let trail = 64u8.checked_sub(lead)?.checked_sub(sig)?;
+        if w >> 62 == 0b11 {
+            let lead = ((w >> 57) & 31) as u8;
+            let sig = match ((w >> 51) & 63) as u8 {
+                0 => 64,
+                s => s,
+            };
+            self.trailing = 64u8.checked_sub(lead)?.checked_sub(sig)?;
             self.leading = lead;
-            self.trailing = trail;
+            r.skip(13);
         } else if self.leading == NO_WINDOW {
             return None;
+        } else {
+            r.skip(2);
         }
         let n = 64 - u32::from(self.leading) - u32::from(self.trailing);
-        let x = r.read(n) << self.trailing;
-        self.prev ^= x;
+        self.prev ^= r.read(n) << self.trailing;
         Some(self.prev)
     }
 }
@@ -122,15 +144,24 @@ fn dod_code(dod: i64) -> (u64, u32) {
 /// Reads a delta-of-delta written by [`dod_code`].
 #[inline(always)]
 fn read_dod(r: &mut MsbReader<'_>) -> i64 {
-    let w = match r.ones(4) {
-        0 => return 0,
-        1 => 14,
-        2 => 17,
-        3 => 20,
-        _ => return r.read(64) as i64,
+    let w = r.peek();
+    if w >> 63 == 0 {
+        r.skip(1);
+        return 0;
+    }
+    let (prefix, width) = match (!w).leading_zeros() {
+        1 => (2, 14),
+        2 => (3, 17),
+        3 => (4, 20),
+        _ => {
+            r.skip(4);
+            return r.read(64) as i64;
+        }
     };
-    let b = r.read(w);
-    if b > 1 << (w - 1) { b as i64 - (1i64 << w) } else { b as i64 }
+    // prefix + width <= 24 bits, all within the peeked window.
+    let b = (w << prefix) >> (64 - width);
+    r.skip(prefix + width);
+    if b > 1 << (width - 1) { b as i64 - (1i64 << width) } else { b as i64 }
 }
 
 /// Growth step of the chunk's byte buffer.
@@ -201,10 +232,10 @@ impl XorChunk {
     fn append_first(&mut self, t: i64, vb: u64) {
         let mut var = [0u8; 10];
         let k = write_uvarint(&mut var, zigzag(t));
-        let mut pieces = Pieces::default();
-        var.iter().take(k).for_each(|&b| pieces.push(u64::from(b), 8));
-        pieces.push(vb, 64);
-        self.write(&pieces);
+        for &b in var.iter().take(k) {
+            self.write(u128::from(b), 8);
+        }
+        self.write(u128::from(vb), 64);
         self.t = t;
         self.v = vb;
         self.n = 1;
@@ -214,60 +245,93 @@ impl XorChunk {
         let delta = (t as u64).wrapping_sub(self.t as u64);
         let mut var = [0u8; 10];
         let k = write_uvarint(&mut var, delta);
-        let mut pieces = Pieces::default();
-        var.iter().take(k).for_each(|&b| pieces.push(u64::from(b), 8));
-        self.push_value(&mut pieces, vb);
-        self.write(&pieces);
+        for &b in var.iter().take(k) {
+            self.write(u128::from(b), 8);
+        }
+        let (code, n) = self.value_code(vb);
+        self.write(code, n);
         self.t = t;
         self.t_delta = delta;
         self.n = 2;
     }
 
+    #[inline]
     fn append_rest(&mut self, t: i64, vb: u64) {
         let delta = (t as u64).wrapping_sub(self.t as u64);
         let dod = delta.wrapping_sub(self.t_delta) as i64;
-        let mut pieces = Pieces::default();
         let (code, n) = dod_code(dod);
-        pieces.push(code, n);
-        if n == 4 {
-            pieces.push(dod as u64, 64);
+        let (tcode, tn) = if n == 4 {
+            (u128::from(code) << 64 | u128::from(dod as u64), 68)
+        } else {
+            (u128::from(code), n)
+        };
+        let (vcode, vn) = self.value_code(vb);
+        if tn + vn <= 120 {
+            self.write(tcode << vn | vcode, tn + vn);
+        } else {
+            self.write(tcode, tn);
+            self.write(vcode, vn);
         }
-        self.push_value(&mut pieces, vb);
-        self.write(&pieces);
         self.t = t;
         self.t_delta = delta;
         self.n += 1;
     }
 
-    /// Adds the XOR code of value `vb` to `pieces` and advances the value state.
-    fn push_value(&mut self, pieces: &mut Pieces, vb: u64) {
-        let mut st = XorState { prev: self.v, leading: self.leading, trailing: self.trailing };
+    /// The XOR code of value `vb` as `(bits, n)` (n <= 77); advances the value state.
+    #[inline(always)]
+    fn value_code(&mut self, vb: u64) -> (u128, u32) {
+        let mut st = XorState {
+            prev: self.v,
+            leading: self.leading,
+            trailing: self.trailing,
+        };
         let c = st.encode(vb);
-        pieces.push(c.head, c.head_n);
-        pieces.push(c.payload, c.payload_n);
         self.v = st.prev;
         self.leading = st.leading;
         self.trailing = st.trailing;
+        (
+            u128::from(c.head) << c.payload_n | u128::from(c.payload),
+            c.head_n + c.payload_n,
+        )
     }
 
-    /// Writes `pieces` at the end of the stream, growing the buffer as needed.
-    fn write(&mut self, pieces: &Pieces) {
-        let need_bits = self.bits as usize + pieces.total_bits();
-        self.ensure(need_bits.div_ceil(8));
-        let mut pos = self.bits as usize;
-        for &(v, n) in pieces.items() {
-            let ok = put_bits_msb(&mut self.buf, pos, v, n);
+    /// Writes the low `n` bits of `v` (`n <= 120`, higher bits zero) at the end of the stream,
+    /// growing the buffer as needed.
+    #[inline(always)]
+    fn write(&mut self, v: u128, n: u32) {
+        let pos = self.bits as usize;
+        let end = pos + n as usize;
+        self.ensure(end.div_ceil(8));
+        let idx = pos >> 3;
+        let used = (pos & 7) as u32;
+        if let Some(win) = self
+            .buf
+            .get_mut(idx..)
+            .and_then(|s| s.first_chunk_mut::<16>())
+        {
+            // Bits from `pos` on are zero, so OR-ing the aligned value in writes it.
+            let w = u128::from_be_bytes(*win) | v << (128 - used - n);
+            *win = w.to_be_bytes();
+        } else {
+            let (hi, lo) = ((v >> 64) as u64, v as u64);
+            let hn = n.saturating_sub(64);
+            let ok = put_bits_msb(&mut self.buf, pos, hi, hn)
+                && put_bits_msb(&mut self.buf, pos + hn as usize, lo, n - hn);
             debug_assert!(ok, "buffer sized above");
-            pos += n as usize;
         }
-        self.bits = pos as u32;
+        self.bits = end as u32;
     }
 
     /// Grows the buffer (zero-filled, in [`GROW_STEP`]s) to at least `len` bytes.
+    #[inline(always)]
     fn ensure(&mut self, len: usize) {
-        if self.buf.len() >= len {
-            return;
+        if self.buf.len() < len {
+            self.grow(len);
         }
+    }
+
+    #[cold]
+    fn grow(&mut self, len: usize) {
         let new_len = len.div_ceil(GROW_STEP) * GROW_STEP;
         let mut v = std::mem::take(&mut self.buf).into_vec();
         v.reserve_exact(new_len - v.len());
@@ -322,7 +386,9 @@ impl XorChunk {
         }
         out.reserve(n);
         let mut r = MsbReader::new(self.buf.get(..self.encoded_len()).unwrap_or_default());
-        let Some(t0) = r.uvarint().map(crate::bits::unzigzag) else { return };
+        let Some(t0) = r.uvarint().map(crate::bits::unzigzag) else {
+            return;
+        };
         let v0 = r.read(64);
         out.push(Sample::new(t0, f64::from_bits(v0)));
         if n == 1 {
@@ -357,30 +423,6 @@ fn write_uvarint(buf: &mut [u8; 10], mut v: u64) -> usize {
     k
 }
 
-/// Up to 12 bit-field pieces of one append, written together.
-#[derive(Default)]
-struct Pieces {
-    items: [(u64, u32); 12],
-    len: usize,
-}
-
-impl Pieces {
-    fn push(&mut self, v: u64, n: u32) {
-        if let Some(slot) = self.items.get_mut(self.len) {
-            *slot = (v, n);
-            self.len += 1;
-        }
-    }
-
-    fn items(&self) -> &[(u64, u32)] {
-        self.items.get(..self.len).unwrap_or_default()
-    }
-
-    fn total_bits(&self) -> usize {
-        self.items().iter().map(|&(_, n)| n as usize).sum()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -413,7 +455,20 @@ mod tests {
 
     #[test]
     fn dod_buckets_round_trip() {
-        for dod in [0i64, 1, -1, 8192, -8191, 8193, -8192, 65536, -65535, 1 << 19, i64::MIN, i64::MAX] {
+        for dod in [
+            0i64,
+            1,
+            -1,
+            8192,
+            -8191,
+            8193,
+            -8192,
+            65536,
+            -65535,
+            1 << 19,
+            i64::MIN,
+            i64::MAX,
+        ] {
             let (code, n) = dod_code(dod);
             let mut buf = [0u8; 16];
             assert!(put_bits_msb(&mut buf, 3, code, n));

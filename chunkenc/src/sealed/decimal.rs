@@ -45,7 +45,7 @@ fn at(v: f64, e: i32, p: f64) -> Option<i64> {
         return ((m as f64).to_bits() == v.to_bits()).then_some(m);
     }
     let x = v * p;
-    if !(x.abs() < EXACT as f64) {
+    if x.is_nan() || x.abs() >= EXACT as f64 {
         return None;
     }
     // Round half away from zero without libm; an off-by-one near .5 only fails the check.
@@ -88,38 +88,49 @@ pub(crate) struct Decimal {
 impl Decimal {
     /// Converts `values` with one common exponent, allowing at most `max_exceptions` values
     /// that do not convert. `None` when that is exceeded or rescaling would lose exactness.
+    #[cfg(test)]
     pub(crate) fn convert(values: impl Iterator<Item = f64>, max_exceptions: usize) -> Option<Self> {
         let mut d = Self::default();
+        d.convert_into(values, max_exceptions).then_some(d)
+    }
+
+    /// As [`Decimal::convert`], reusing `self`'s memory; `false` when the values do not fit.
+    pub(crate) fn convert_into(&mut self, values: impl Iterator<Item = f64>, max_exceptions: usize) -> bool {
+        self.m.clear();
+        self.exceptions.clear();
         let (mut e, mut p) = (0i32, 1.0f64);
         let mut last: Option<i64> = None;
         for (i, v) in values.enumerate() {
             if let Some(m) = at(v, e, p) {
-                d.m.push(m);
+                self.m.push(m);
                 last = Some(m);
                 continue;
             }
             match search(v, e + 1) {
                 Some((e2, m)) => {
-                    rescale(&mut d.m, e2 - e)?;
-                    (e, p) = (e2, pow10(e2)?);
-                    d.m.push(m);
+                    let Some(p2) = pow10(e2) else { return false };
+                    if rescale(&mut self.m, e2 - e).is_none() {
+                        return false;
+                    }
+                    (e, p) = (e2, p2);
+                    self.m.push(m);
                     last = Some(m);
                 }
                 None => {
-                    d.exceptions.push(i as u32);
-                    if d.exceptions.len() > max_exceptions {
-                        return None;
+                    self.exceptions.push(i as u32);
+                    if self.exceptions.len() > max_exceptions {
+                        return false;
                     }
-                    d.m.push(last.unwrap_or(0));
+                    self.m.push(last.unwrap_or(0));
                 }
             }
         }
-        d.e = e;
-        d.fill_leading_exceptions(last.is_some());
+        self.e = e;
+        self.fill_leading_exceptions(last.is_some());
         if e == 0 {
-            d.strip_decimal_zeros();
+            self.strip_decimal_zeros();
         }
-        Some(d)
+        true
     }
 
     /// Gives exceptions before the first convertible value that value's mantissa (they were
@@ -141,7 +152,12 @@ impl Decimal {
 
     /// Turns integers with common trailing decimal zeros into a negative exponent.
     fn strip_decimal_zeros(&mut self) {
-        if self.m.iter().all(|&m| m == 0) || self.m.iter().any(|&m| m.unsigned_abs() >= (EXACT as u64) * 10) {
+        if self.m.iter().all(|&m| m == 0)
+            || self
+                .m
+                .iter()
+                .any(|&m| m.unsigned_abs() >= (EXACT as u64) * 10)
+        {
             return;
         }
         while self.e > MIN_E && self.m.iter().all(|&m| m % 10 == 0) {
@@ -154,9 +170,11 @@ impl Decimal {
 /// Multiplies every mantissa by `10^k`, keeping them below 2^53 (where the new exponent's
 /// division stays exact). `None` when one would not.
 fn rescale(m: &mut [i64], k: i32) -> Option<()> {
-    let f = pow10(k)? as i64;
+    let f = 10i64.checked_pow(u32::try_from(k).ok()?)?;
     for x in m.iter_mut() {
-        let y = x.checked_mul(f).filter(|y| y.unsigned_abs() < EXACT as u64)?;
+        let y = x
+            .checked_mul(f)
+            .filter(|y| y.unsigned_abs() < EXACT as u64)?;
         *x = y;
     }
     Some(())

@@ -47,7 +47,9 @@ pub(crate) struct Plan {
 
 /// Consecutive differences of `m` (wrapping).
 fn deltas(m: &[i64]) -> impl Iterator<Item = i64> + Clone + '_ {
-    m.iter().zip(m.iter().skip(1)).map(|(a, b)| b.wrapping_sub(*a))
+    m.iter()
+        .zip(m.iter().skip(1))
+        .map(|(a, b)| b.wrapping_sub(*a))
 }
 
 /// Differences of consecutive differences of `m` (wrapping).
@@ -59,15 +61,7 @@ fn dods(m: &[i64]) -> impl Iterator<Item = i64> + Clone + '_ {
 /// Plans the PFOR part of one transform's sequence `s`; `head` is its header size in bytes.
 fn plan_seq(kind: Kind, s: impl Iterator<Item = i64> + Clone, head: usize) -> Plan {
     let base = s.clone().min().unwrap_or(0);
-    let mut hist: Hist = [0; 65];
-    let mut or = 0u64;
-    let mut m = 0usize;
-    for v in s {
-        let x = v.wrapping_sub(base) as u64;
-        or |= x;
-        pfor::count(&mut hist, x);
-        m += 1;
-    }
+    let (mut hist, or, m) = pfor::histogram(s.map(|v| v.wrapping_sub(base) as u64));
     let shift = if or == 0 { 0 } else { or.trailing_zeros() };
     if shift > 0 {
         // x >> shift has exactly `shift` fewer significant bits for every non-zero x.
@@ -82,7 +76,13 @@ fn plan_seq(kind: Kind, s: impl Iterator<Item = i64> + Clone, head: usize) -> Pl
     }
     let pfor = pfor::best(&hist, m);
     let head = head + uvarint_len(zigzag(base));
-    Plan { kind, shift, base, pfor, bits: 8 * (1 + head) + pfor.bits }
+    Plan {
+        kind,
+        shift,
+        base,
+        pfor,
+        bits: 8 * (1 + head) + pfor.bits,
+    }
 }
 
 /// Chooses the transform that encodes `m` (non-empty) smallest.
@@ -92,7 +92,10 @@ pub(crate) fn plan(m: &[i64]) -> Plan {
     let h0 = uvarint_len(zigzag(m0));
     let h1 = uvarint_len(zigzag(d1));
     let mut best = plan_seq(Kind::For, m.iter().copied(), 0);
-    for p in [plan_seq(Kind::Delta, deltas(m), h0), plan_seq(Kind::Dod, dods(m), h0 + h1)] {
+    for p in [
+        plan_seq(Kind::Delta, deltas(m), h0),
+        plan_seq(Kind::Dod, dods(m), h0 + h1),
+    ] {
         if p.bits < best.bits {
             best = p;
         }
@@ -100,26 +103,26 @@ pub(crate) fn plan(m: &[i64]) -> Plan {
     best
 }
 
-/// Writes `m` with `plan` (from [`plan`] over the same `m`). `scratch` is reused memory.
-pub(crate) fn encode(out: &mut Vec<u8>, m: &[i64], plan: &Plan, scratch: &mut Vec<u64>) {
+/// Writes `m` with `plan` (from [`plan`] over the same `m`). `xs` is reused memory.
+pub(crate) fn encode(out: &mut Vec<u8>, m: &[i64], plan: &Plan, xs: &mut Vec<u64>) {
     out.push(plan.kind as u8 | (plan.shift as u8) << 2);
     let m0 = m.first().copied().unwrap_or(0);
     let x = |v: i64| (v.wrapping_sub(plan.base) as u64) >> plan.shift;
-    scratch.clear();
+    xs.clear();
     match plan.kind {
-        Kind::For => scratch.extend(m.iter().map(|&v| x(v))),
+        Kind::For => xs.extend(m.iter().map(|&v| x(v))),
         Kind::Delta => {
             put_varint(out, m0);
-            scratch.extend(deltas(m).map(x));
+            xs.extend(deltas(m).map(x));
         }
         Kind::Dod => {
             put_varint(out, m0);
             put_varint(out, deltas(m).next().unwrap_or(0));
-            scratch.extend(dods(m).map(x));
+            xs.extend(dods(m).map(x));
         }
     }
     put_varint(out, plan.base);
-    pfor::encode(out, plan.pfor, scratch);
+    pfor::encode(out, plan.pfor, xs);
 }
 
 /// Reads a sequence of `dst.len()` integers, handing each to `put` with its slot of `dst`
@@ -132,45 +135,44 @@ pub(crate) fn decode(
     let at = r.offset();
     let k = r.u8()?;
     let shift = u32::from(k >> 2);
-    let lane = |s: &Sample| s.v.to_bits();
     match k & 3 {
         0 => {
-            let base = r.varint()?;
-            pfor::decode::<VLane>(r, dst)?;
-            for s in dst.iter_mut() {
-                let v = (lane(s) << shift).wrapping_add(base as u64) as i64;
-                put(s, v);
-            }
+            let base = r.varint()? as u64;
+            pfor::decode::<VLane>(r, dst, |s, x| {
+                put(s, (x << shift).wrapping_add(base) as i64)
+            })?;
         }
         1 => {
             let m0 = r.varint()?;
             let base = r.varint()? as u64;
-            let Some((first, rest)) = dst.split_first_mut() else { return Ok(()) };
-            pfor::decode::<VLane>(r, rest)?;
+            let Some((first, rest)) = dst.split_first_mut() else {
+                return Ok(());
+            };
             put(first, m0);
             let mut acc = m0 as u64;
-            for s in rest.iter_mut() {
-                acc = acc.wrapping_add((lane(s) << shift).wrapping_add(base));
+            pfor::decode::<VLane>(r, rest, |s, x| {
+                acc = acc.wrapping_add((x << shift).wrapping_add(base));
                 put(s, acc as i64);
-            }
+            })?;
         }
         2 => {
             let m0 = r.varint()?;
             let d1 = r.varint()? as u64;
             let base = r.varint()? as u64;
-            let Some((first, rest)) = dst.split_first_mut() else { return Ok(()) };
+            let Some((first, rest)) = dst.split_first_mut() else {
+                return Ok(());
+            };
             put(first, m0);
             let Some((second, rest)) = rest.split_first_mut() else {
-                return pfor::decode::<VLane>(r, &mut []);
+                return pfor::decode::<VLane>(r, &mut [], |_, _| ());
             };
-            pfor::decode::<VLane>(r, rest)?;
             let (mut acc, mut d) = ((m0 as u64).wrapping_add(d1), d1);
             put(second, acc as i64);
-            for s in rest.iter_mut() {
-                d = d.wrapping_add((lane(s) << shift).wrapping_add(base));
+            pfor::decode::<VLane>(r, rest, |s, x| {
+                d = d.wrapping_add((x << shift).wrapping_add(base));
                 acc = acc.wrapping_add(d);
                 put(s, acc as i64);
-            }
+            })?;
         }
         _ => return Err(ByteReader::corrupt_at(at, "unknown integer transform")),
     }
@@ -204,18 +206,27 @@ mod tests {
         .expect("decodes");
         assert!(r.rest().is_empty());
         assert_eq!(got, m);
-        assert!(out.len() * 8 <= p.bits + 8, "estimate {} vs {}", p.bits, out.len() * 8);
+        assert!(
+            out.len() * 8 <= p.bits + 8,
+            "estimate {} vs {}",
+            p.bits,
+            out.len() * 8
+        );
         p
     }
 
     #[test]
     fn shapes_pick_their_transform() {
-        let counter: Vec<i64> = (0..120).map(|i| 1_000_000 + i * 1490 + (i * 37 % 11)).collect();
+        let counter: Vec<i64> = (0..120)
+            .map(|i| 1_000_000 + i * 1490 + (i * 37 % 11))
+            .collect();
         assert_eq!(round_trip(&counter).kind, Kind::Delta);
         let linear: Vec<i64> = (0..120).map(|i| 5 + i * 4096).collect();
         let p = round_trip(&linear);
         assert!(p.kind != Kind::For && width(&p) == 0);
-        let band: Vec<i64> = (0..120i64).map(|i| 400 + ((i * i * 2_654_435_761) >> 7) % 100).collect();
+        let band: Vec<i64> = (0..120i64)
+            .map(|i| 400 + ((i * i * 2_654_435_761) >> 7) % 100)
+            .collect();
         assert_eq!(round_trip(&band).kind, Kind::For);
     }
 

@@ -13,6 +13,8 @@
 mod decimal;
 mod intseq;
 mod pfor;
+#[cfg(test)]
+mod tests;
 mod ts;
 mod values;
 
@@ -87,23 +89,65 @@ pub struct SealedModes {
 /// # Panics
 /// If `samples.len() > MAX_SEALED_SAMPLES` (a caller bug: chunks hold a few hundred).
 pub fn encode_sealed(samples: &[Sample], out: &mut Vec<u8>) {
-    assert!(samples.len() <= MAX_SEALED_SAMPLES, "sealed chunk of {} samples", samples.len());
+    assert!(
+        samples.len() <= MAX_SEALED_SAMPLES,
+        "sealed chunk of {} samples",
+        samples.len()
+    );
     out.push(SEALED_V1);
     put_uvarint(out, samples.len() as u64);
-    let (Some(first), Some(last)) = (samples.first(), samples.last()) else { return };
+    let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+        return;
+    };
     put_varint(out, first.t);
     let span = (last.t as u64).wrapping_sub(first.t as u64);
     put_uvarint(out, span);
     let modes_at = out.len();
     out.push(0);
-    let mut scratch = [Vec::new(), Vec::new()];
-    let ts_mode = ts::encode(out, samples, span, &mut scratch);
-    let [a, _] = &mut scratch;
-    let (v_mode, exc) = values::encode(out, samples, a);
+    let (ts_mode, (v_mode, exc)) = with_scratch(|s| {
+        (ts::encode(out, samples, span, &mut s.words), values::encode(out, samples, s))
+    });
     let modes = ts_mode as u8 | (v_mode as u8) << 2 | if exc { EXCEPTIONS_BIT } else { 0 };
     if let Some(m) = out.get_mut(modes_at) {
         *m = modes;
     }
+}
+
+/// Reusable encoder memory (one per thread), so that encoding allocates nothing in steady
+/// state.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    pub(crate) words: [Vec<u64>; 2],
+    pub(crate) dec: decimal::Decimal,
+    pub(crate) bytes: Vec<u8>,
+}
+
+impl Scratch {
+    /// Elements kept between calls; a rare huge chunk does not pin its memory.
+    const KEEP: usize = 4096;
+
+    fn trim(&mut self) {
+        for w in &mut self.words {
+            w.truncate(Self::KEEP);
+            w.shrink_to(Self::KEEP);
+        }
+        self.dec.m.shrink_to(Self::KEEP);
+        self.dec.exceptions.shrink_to(Self::KEEP);
+        self.bytes.shrink_to(Self::KEEP * 8);
+    }
+}
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Option<Box<Scratch>>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` with this thread's scratch memory (or fresh memory if it is in use).
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    let mut s = SCRATCH.try_with(std::cell::Cell::take).ok().flatten().unwrap_or_default();
+    let r = f(&mut s);
+    s.trim();
+    let _ = SCRATCH.try_with(|c| c.set(Some(s)));
+    r
 }
 
 /// The fixed part of a sealed chunk's header.
@@ -117,7 +161,10 @@ struct Header {
 fn read_header(r: &mut ByteReader<'_>) -> Result<Header, ChunkError> {
     let enc = r.u8()?;
     if enc != SEALED_V1 {
-        return Err(ChunkError::UnknownEncoding { encoding: enc, offset: 0 });
+        return Err(ChunkError::UnknownEncoding {
+            encoding: enc,
+            offset: 0,
+        });
     }
     let at = r.offset();
     let count = r.uvarint()?;
@@ -125,24 +172,37 @@ fn read_header(r: &mut ByteReader<'_>) -> Result<Header, ChunkError> {
         return Err(ByteReader::corrupt_at(at, "sample count above the maximum"));
     }
     if count == 0 {
-        return Ok(Header { count: 0, t0: 0, span: 0 });
+        return Ok(Header {
+            count: 0,
+            t0: 0,
+            span: 0,
+        });
     }
     let t0 = r.varint()?;
     let span = r.uvarint()?;
-    Ok(Header { count: count as usize, t0, span })
+    Ok(Header {
+        count: count as usize,
+        t0,
+        span,
+    })
 }
 
 /// Reads the modes byte.
 fn read_modes(r: &mut ByteReader<'_>) -> Result<SealedModes, ChunkError> {
     let at = r.offset();
     let b = r.u8()?;
-    let ts = TsMode::from_bits(b & 3).ok_or_else(|| ByteReader::corrupt_at(at, "unknown timestamp mode"))?;
+    let ts = TsMode::from_bits(b & 3)
+        .ok_or_else(|| ByteReader::corrupt_at(at, "unknown timestamp mode"))?;
     let values = ValueMode::from_bits(b >> 2);
     let exceptions = b & EXCEPTIONS_BIT != 0;
     if b >> 5 != 0 || (exceptions && values != ValueMode::Decimal) {
         return Err(ByteReader::corrupt_at(at, "reserved mode bits set"));
     }
-    Ok(SealedModes { ts, values, exceptions })
+    Ok(SealedModes {
+        ts,
+        values,
+        exceptions,
+    })
 }
 
 /// Reads a sealed chunk's header: count, first and last timestamp. Does not decode samples
@@ -157,7 +217,11 @@ pub fn sealed_meta(bytes: &[u8]) -> Result<ChunkMeta, ChunkError> {
         return Err(ByteReader::corrupt_at(1, "empty chunk"));
     }
     let maxt = (h.t0 as u64).wrapping_add(h.span) as i64;
-    Ok(ChunkMeta { count: h.count as u32, mint: h.t0, maxt })
+    Ok(ChunkMeta {
+        count: h.count as u32,
+        mint: h.t0,
+        maxt,
+    })
 }
 
 /// The modes of a sealed chunk (reads the header only).
@@ -202,5 +266,9 @@ fn decode_into(bytes: &[u8], out: &mut Vec<Sample>, start: usize) -> Result<(), 
 
 /// Rejects bytes after the chunk's end.
 fn finish(r: &ByteReader<'_>) -> Result<(), ChunkError> {
-    if r.rest().is_empty() { Ok(()) } else { Err(ByteReader::corrupt_at(r.offset(), "trailing bytes")) }
+    if r.rest().is_empty() {
+        Ok(())
+    } else {
+        Err(ByteReader::corrupt_at(r.offset(), "trailing bytes"))
+    }
 }

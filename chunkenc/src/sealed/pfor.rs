@@ -32,30 +32,54 @@ pub(crate) struct Plan {
     pub(crate) bits: usize,
 }
 
-/// Adds the bit length of `x` to `hist`.
-#[inline(always)]
-pub(crate) fn count(hist: &mut Hist, x: u64) {
-    if let Some(h) = hist.get_mut(bit_len(x) as usize) {
-        *h += 1;
+/// Histogram of the bit lengths of `xs`, with the OR of all values and their count.
+///
+/// Counts go round-robin into four tables so that runs of equal lengths (the common case)
+/// do not serialise on one memory increment.
+#[inline]
+pub(crate) fn histogram(xs: impl Iterator<Item = u64>) -> (Hist, u64, usize) {
+    let mut parts = [[0u32; 65]; 4];
+    let mut or = 0u64;
+    let mut n = 0usize;
+    for x in xs {
+        or |= x;
+        if let Some(h) = parts.get_mut(n & 3).and_then(|p| p.get_mut(bit_len(x) as usize)) {
+            *h += 1;
+        }
+        n += 1;
     }
+    let mut hist = [0u32; 65];
+    for p in &parts {
+        hist.iter_mut().zip(p).for_each(|(h, c)| *h += c);
+    }
+    (hist, or, n)
 }
 
 /// Picks the width minimising the block's size for `m` values whose bit lengths are `hist`.
 ///
-/// An exception is estimated at one gap byte plus the varint bytes of its high part.
+/// An exception is estimated at one gap byte plus the varint bytes of the widest high part
+/// (an upper bound, so the estimate never undercounts by more than the gap bytes).
 pub(crate) fn best(hist: &Hist, m: usize) -> Plan {
     let max = hist.iter().rposition(|&c| c > 0).unwrap_or(0);
-    let mut best = Plan { b: max as u32, exceptions: 0, bits: 8 + m * max };
-    for b in 0..max {
-        let mut exc = 0usize;
-        let mut exc_bits = 0usize;
-        for (k, &c) in hist.iter().enumerate().take(max + 1).skip(b + 1) {
-            exc += c as usize;
-            exc_bits += c as usize * (8 + 8 * (k - b).div_ceil(7));
-        }
-        let bits = 8 + m * b + exc_bits + 8 * uvarint_len(exc as u64);
+    let mut best = Plan {
+        b: max as u32,
+        exceptions: 0,
+        bits: 8 + m * max,
+    };
+    let mut exc = 0usize;
+    for b in (0..max).rev() {
+        exc += hist.get(b + 1).copied().unwrap_or(0) as usize;
+        let exc_bits = exc * (8 + 8 * (max - b).div_ceil(7)) + 8 * uvarint_len(exc as u64);
+        let bits = 8 + m * b + exc_bits;
         if bits < best.bits {
-            best = Plan { b: b as u32, exceptions: exc, bits };
+            best = Plan {
+                b: b as u32,
+                exceptions: exc,
+                bits,
+            };
+        }
+        if m * b < exc_bits {
+            break; // narrower widths only add exceptions
         }
     }
     best
@@ -65,6 +89,7 @@ pub(crate) fn best(hist: &Hist, m: usize) -> Plan {
 pub(crate) fn encode(out: &mut Vec<u8>, plan: Plan, xs: &[u64]) {
     let b = plan.b;
     out.push(b as u8 | if plan.exceptions > 0 { 0x80 } else { 0 });
+    out.reserve(packed_len(xs.len(), b).unwrap_or(0) + 8);
     let mut p = Packer::new(out, b);
     xs.iter().for_each(|&x| p.push(x));
     p.finish();
@@ -83,27 +108,41 @@ pub(crate) fn encode(out: &mut Vec<u8>, plan: Plan, xs: &[u64]) {
     }
 }
 
-/// Histogram of `xs` and the best plan for it.
+/// The best plan for the values `xs`.
 pub(crate) fn plan_for(xs: &[u64]) -> Plan {
-    let mut hist = [0u32; 65];
-    xs.iter().for_each(|&x| count(&mut hist, x));
-    best(&hist, xs.len())
+    let (hist, _, m) = histogram(xs.iter().copied());
+    best(&hist, m)
 }
 
-/// Reads a block of `dst.len()` values into lane `L` of `dst`.
-pub(crate) fn decode<L: Lane>(r: &mut ByteReader<'_>, dst: &mut [Sample]) -> Result<(), ChunkError> {
+/// Reads a block of `dst.len()` values, calling `f(slot, x_i)` for each slot of `dst` in order.
+///
+/// Without exceptions the values go straight from the packed bits to `f`; with exceptions
+/// they are first unpacked into lane `L` of `dst`, patched, then handed to `f`.
+#[inline(always)]
+pub(crate) fn decode<L: Lane>(
+    r: &mut ByteReader<'_>,
+    dst: &mut [Sample],
+    mut f: impl FnMut(&mut Sample, u64),
+) -> Result<(), ChunkError> {
     let at = r.offset();
     let w = r.u8()?;
     let b = u32::from(w & 0x7f);
     if b > 64 {
         return Err(ByteReader::corrupt_at(at, "bit width above 64"));
     }
-    let len = packed_len(dst.len(), b).ok_or_else(|| ByteReader::corrupt_at(at, "block too long"))?;
+    let len =
+        packed_len(dst.len(), b).ok_or_else(|| ByteReader::corrupt_at(at, "block too long"))?;
     let block = r.rest();
     r.skip(len)?;
+    if w & 0x80 == 0 {
+        unpack(block, b, dst, f);
+        return Ok(());
+    }
     unpack(block, b, dst, |s, x| L::set(s, x));
-    if w & 0x80 != 0 {
-        patch::<L>(r, b, dst)?;
+    patch::<L>(r, b, dst)?;
+    for s in dst.iter_mut() {
+        let x = L::get(s);
+        f(s, x);
     }
     Ok(())
 }
@@ -118,10 +157,15 @@ fn patch<L: Lane>(r: &mut ByteReader<'_>, b: u32, dst: &mut [Sample]) -> Result<
     let mut next = 0u64;
     for _ in 0..c {
         let at = r.offset();
-        let pos = next.checked_add(r.uvarint()?).filter(|&p| p < dst.len() as u64);
+        let pos = next
+            .checked_add(r.uvarint()?)
+            .filter(|&p| p < dst.len() as u64);
         let slot = pos.and_then(|p| dst.get_mut(p as usize));
         let Some(slot) = slot else {
-            return Err(ByteReader::corrupt_at(at, "exception position out of range"));
+            return Err(ByteReader::corrupt_at(
+                at,
+                "exception position out of range",
+            ));
         };
         let high = r.uvarint()?;
         if high.checked_shr(64 - b).unwrap_or(0) != 0 {
@@ -144,7 +188,7 @@ mod tests {
         encode(&mut out, plan, xs);
         let mut dst = vec![Sample::new(0, 0.0); xs.len()];
         let mut r = ByteReader::new(&out);
-        decode::<TLane>(&mut r, &mut dst).expect("decodes");
+        decode::<TLane>(&mut r, &mut dst, |s, x| s.t = x as i64).expect("decodes");
         assert!(r.rest().is_empty());
         let got: Vec<u64> = dst.iter().map(|s| s.t as u64).collect();
         assert_eq!(got, xs);
@@ -170,7 +214,9 @@ mod tests {
     fn wide_values_round_trip() {
         round_trip(&[u64::MAX, 0, 1 << 63, 12345]);
         round_trip(&[]);
-        let xs: Vec<u64> = (0..300u64).map(|i| if i % 50 == 7 { u64::MAX >> 3 } else { i }).collect();
+        let xs: Vec<u64> = (0..300u64)
+            .map(|i| if i % 50 == 7 { u64::MAX >> 3 } else { i })
+            .collect();
         round_trip(&xs);
     }
 }

@@ -50,14 +50,21 @@ fn round_div(span: u64, k: u64) -> u64 {
 }
 
 /// Writes the timestamp section of `samples` (at least one) and returns its mode.
-/// `scratch` is reused memory.
-pub(crate) fn encode(out: &mut Vec<u8>, samples: &[Sample], span: u64, scratch: &mut [Vec<u64>; 2]) -> TsMode {
+/// `words` is reused memory.
+pub(crate) fn encode(
+    out: &mut Vec<u8>,
+    samples: &[Sample],
+    span: u64,
+    words: &mut [Vec<u64>; 2],
+) -> TsMode {
     let n = samples.len();
-    let (Some(first), true) = (samples.first(), n > 2) else { return TsMode::Grid };
+    let (Some(first), true) = (samples.first(), n > 2) else {
+        return TsMode::Grid;
+    };
     let t0 = first.t as u64;
     let k = (n - 1) as u64;
     let d = round_div(span, k);
-    let [res, del] = scratch;
+    let [res, del] = words;
     res.clear();
     del.clear();
     let (mut g, mut prev) = (t0, t0);
@@ -68,13 +75,14 @@ pub(crate) fn encode(out: &mut Vec<u8>, samples: &[Sample], span: u64, scratch: 
         del.push(t.wrapping_sub(prev));
         prev = t;
     }
-    if span % k == 0 && res.iter().all(|&r| r == 0) {
+    if span.is_multiple_of(k) && res.iter().all(|&r| r == 0) {
         return TsMode::Grid;
     }
     // Frames of reference: residuals are signed, deltas unsigned.
     let rmin = res.iter().map(|&r| r as i64).min().unwrap_or(0);
     let dmin = del.iter().copied().min().unwrap_or(0);
-    res.iter_mut().for_each(|r| *r = r.wrapping_sub(rmin as u64));
+    res.iter_mut()
+        .for_each(|r| *r = r.wrapping_sub(rmin as u64));
     del.iter_mut().for_each(|x| *x -= dmin);
     let (pr, pd) = (pfor::plan_for(res), pfor::plan_for(del));
     let cost_r = pr.bits + 8 * uvarint_len(zigzag(rmin));
@@ -91,19 +99,34 @@ pub(crate) fn encode(out: &mut Vec<u8>, samples: &[Sample], span: u64, scratch: 
 }
 
 /// Reads the timestamp section into the `t` lane of `dst` (`dst.len() == n >= 1`).
-pub(crate) fn decode(r: &mut ByteReader<'_>, mode: TsMode, t0: i64, span: u64, dst: &mut [Sample]) -> Result<(), ChunkError> {
+pub(crate) fn decode(
+    r: &mut ByteReader<'_>,
+    mode: TsMode,
+    t0: i64,
+    span: u64,
+    dst: &mut [Sample],
+) -> Result<(), ChunkError> {
     let at = r.offset();
-    let Some((first, rest)) = dst.split_first_mut() else { return Ok(()) };
+    let Some((first, rest)) = dst.split_first_mut() else {
+        return Ok(());
+    };
     first.t = t0;
     let t0 = t0 as u64;
     let k = rest.len() as u64;
     match mode {
         TsMode::Grid => {
             if k == 0 {
-                return if span == 0 { Ok(()) } else { Err(ByteReader::corrupt_at(at, "span of one sample")) };
+                return if span == 0 {
+                    Ok(())
+                } else {
+                    Err(ByteReader::corrupt_at(at, "span of one sample"))
+                };
             }
-            if span % k != 0 {
-                return Err(ByteReader::corrupt_at(at, "span not a multiple of the grid"));
+            if !span.is_multiple_of(k) {
+                return Err(ByteReader::corrupt_at(
+                    at,
+                    "span not a multiple of the grid",
+                ));
             }
             let d = span / k;
             let mut t = t0;
@@ -115,27 +138,28 @@ pub(crate) fn decode(r: &mut ByteReader<'_>, mode: TsMode, t0: i64, span: u64, d
         }
         TsMode::GridPfor => {
             let rmin = r.varint()? as u64;
-            pfor::decode::<TLane>(r, rest)?;
             let d = if k == 0 { 0 } else { round_div(span, k) };
             let mut g = t0.wrapping_add(rmin);
-            for s in rest.iter_mut() {
+            pfor::decode::<TLane>(r, rest, |s, x| {
                 g = g.wrapping_add(d);
-                s.t = g.wrapping_add(s.t as u64) as i64;
-            }
+                s.t = g.wrapping_add(x) as i64;
+            })?;
         }
         TsMode::DeltaPfor => {
             let dmin = r.uvarint()?;
-            pfor::decode::<TLane>(r, rest)?;
             let mut t = t0;
-            for s in rest.iter_mut() {
-                t = t.wrapping_add(dmin).wrapping_add(s.t as u64);
+            pfor::decode::<TLane>(r, rest, |s, x| {
+                t = t.wrapping_add(dmin).wrapping_add(x);
                 s.t = t as i64;
-            }
+            })?;
         }
     }
     let last = rest.last().map_or(t0, |s| s.t as u64);
     if last != t0.wrapping_add(span) {
-        return Err(ByteReader::corrupt_at(at, "timestamps disagree with the header's span"));
+        return Err(ByteReader::corrupt_at(
+            at,
+            "timestamps disagree with the header's span",
+        ));
     }
     Ok(())
 }

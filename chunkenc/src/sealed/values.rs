@@ -15,9 +15,11 @@
 //! XOR comes out smaller; XOR otherwise. All decoding is bit-exact, NaN payloads included.
 
 use super::decimal::{self, Decimal, MAX_E, MIN_E};
-use super::intseq;
+use super::{Scratch, intseq};
 use crate::ChunkError;
-use crate::bits::{ByteReader, MsbReader, put_bits_msb, put_uvarint, put_varint, uvarint_len, zigzag};
+use crate::bits::{
+    ByteReader, MsbReader, put_bits_msb, put_uvarint, put_varint, uvarint_len, zigzag,
+};
 use crate::xor::XorState;
 use model::Sample;
 
@@ -51,30 +53,30 @@ const COMPARE_ABOVE_BITS: usize = 24;
 
 /// Writes the value section of `samples` (at least one); returns the mode and whether a
 /// DECIMAL section carries exceptions.
-pub(crate) fn encode(out: &mut Vec<u8>, samples: &[Sample], scratch: &mut Vec<u64>) -> (ValueMode, bool) {
+pub(crate) fn encode(out: &mut Vec<u8>, samples: &[Sample], scratch: &mut Scratch) -> (ValueMode, bool) {
     let first = samples.first().map_or(0, |s| s.v.to_bits());
     if samples.iter().all(|s| s.v.to_bits() == first) {
         return encode_const(out, f64::from_bits(first));
     }
     let n = samples.len();
-    let values = samples.iter().map(|s| s.v);
-    let Some(dec) = Decimal::convert(values, (n / 8).max(1)) else {
+    let Scratch { words: [xs, _], dec, bytes: xor } = scratch;
+    if !dec.convert_into(samples.iter().map(|s| s.v), (n / 8).max(1)) {
         encode_xor(out, samples);
         return (ValueMode::Xor, false);
-    };
+    }
     let plan = intseq::plan(&dec.m);
     let dec_bits = 8 + plan.bits + 8 * exceptions_len(&dec.exceptions);
     if dec.exceptions.is_empty() && dec_bits <= COMPARE_ABOVE_BITS * n {
-        write_decimal(out, &dec, &plan, samples, scratch);
+        write_decimal(out, dec, &plan, samples, xs);
         return (ValueMode::Decimal, false);
     }
-    let mut xor = Vec::new();
-    encode_xor(&mut xor, samples);
+    xor.clear();
+    encode_xor(xor, samples);
     if xor.len() * 8 < dec_bits {
-        out.extend_from_slice(&xor);
+        out.extend_from_slice(xor);
         (ValueMode::Xor, false)
     } else {
-        write_decimal(out, &dec, &plan, samples, scratch);
+        write_decimal(out, dec, &plan, samples, xs);
         (ValueMode::Decimal, !dec.exceptions.is_empty())
     }
 }
@@ -112,9 +114,15 @@ fn exceptions_len(exc: &[u32]) -> usize {
 }
 
 /// Writes a DECIMAL section.
-fn write_decimal(out: &mut Vec<u8>, dec: &Decimal, plan: &intseq::Plan, samples: &[Sample], scratch: &mut Vec<u64>) {
+fn write_decimal(
+    out: &mut Vec<u8>,
+    dec: &Decimal,
+    plan: &intseq::Plan,
+    samples: &[Sample],
+    xs: &mut Vec<u64>,
+) {
     out.push(dec.e as i8 as u8);
-    intseq::encode(out, &dec.m, plan, scratch);
+    intseq::encode(out, &dec.m, plan, xs);
     if dec.exceptions.is_empty() {
         return;
     }
@@ -153,7 +161,12 @@ pub(crate) fn encode_xor(out: &mut Vec<u8>, samples: &[Sample]) {
 }
 
 /// Reads the value section into the `v` lane of `dst` (`dst.len() >= 1`).
-pub(crate) fn decode(r: &mut ByteReader<'_>, mode: ValueMode, exceptions: bool, dst: &mut [Sample]) -> Result<(), ChunkError> {
+pub(crate) fn decode(
+    r: &mut ByteReader<'_>,
+    mode: ValueMode,
+    exceptions: bool,
+    dst: &mut [Sample],
+) -> Result<(), ChunkError> {
     match mode {
         ValueMode::ConstRaw => fill(dst, f64::from_bits(r.u64_le()?)),
         ValueMode::ConstDec => {
@@ -177,7 +190,11 @@ fn fill(dst: &mut [Sample], v: f64) {
 fn exponent(r: &mut ByteReader<'_>) -> Result<i32, ChunkError> {
     let at = r.offset();
     let e = i32::from(r.u8()? as i8);
-    if (MIN_E..=MAX_E).contains(&e) { Ok(e) } else { Err(ByteReader::corrupt_at(at, "decimal exponent out of range")) }
+    if (MIN_E..=MAX_E).contains(&e) {
+        Ok(e)
+    } else {
+        Err(ByteReader::corrupt_at(at, "decimal exponent out of range"))
+    }
 }
 
 /// Reads a DECIMAL section's exponent and mantissas.
@@ -201,9 +218,14 @@ fn patch_exceptions(r: &mut ByteReader<'_>, dst: &mut [Sample]) -> Result<(), Ch
     let mut next = 0u64;
     for _ in 0..c {
         let at = r.offset();
-        let pos = next.checked_add(r.uvarint()?).filter(|&p| p < dst.len() as u64);
+        let pos = next
+            .checked_add(r.uvarint()?)
+            .filter(|&p| p < dst.len() as u64);
         let Some((p, slot)) = pos.and_then(|p| dst.get_mut(p as usize).map(|s| (p, s))) else {
-            return Err(ByteReader::corrupt_at(at, "value exception position out of range"));
+            return Err(ByteReader::corrupt_at(
+                at,
+                "value exception position out of range",
+            ));
         };
         slot.v = f64::from_bits(r.u64_le()?);
         next = p + 1;
@@ -216,16 +238,23 @@ fn decode_xor(r: &mut ByteReader<'_>, dst: &mut [Sample]) -> Result<(), ChunkErr
     let at = r.offset();
     let mut br = MsbReader::new(r.rest());
     let mut st = XorState::new(br.read(64));
-    let Some((first, rest)) = dst.split_first_mut() else { return Ok(()) };
+    let Some((first, rest)) = dst.split_first_mut() else {
+        return Ok(());
+    };
     first.v = f64::from_bits(st.prev);
     for s in rest.iter_mut() {
         let Some(v) = st.decode(&mut br) else {
-            return Err(ByteReader::corrupt_at(at + br.bit_pos() / 8, "bad XOR window"));
+            return Err(ByteReader::corrupt_at(
+                at + br.bit_pos() / 8,
+                "bad XOR window",
+            ));
         };
         s.v = f64::from_bits(v);
     }
     if br.overrun() {
-        return Err(ChunkError::Truncated { offset: at + r.rest().len() });
+        return Err(ChunkError::Truncated {
+            offset: at + r.rest().len(),
+        });
     }
     r.skip(br.bit_pos().div_ceil(8))
 }

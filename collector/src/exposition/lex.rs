@@ -48,6 +48,17 @@ pub(crate) fn split_while(i: &str, keep: impl Fn(u8) -> bool) -> (&str, &str) {
     (tail, head)
 }
 
+/// Splits `i` at its first line break: `(rest from the line break on, text before it)`.
+/// Without a line break the text is all of `i` and the rest is empty.
+pub(crate) fn until_eol(i: &str) -> (&str, &str) {
+    let n = i.find('\n').unwrap_or(i.len());
+    let (head, tail) = i.split_at_checked(n).unwrap_or((i, ""));
+    (tail, head)
+}
+
+/// The error for a `{` where a metric name should start (newer Prometheus's quoted names).
+pub(crate) const QUOTED_METRIC_NAME: &str = "quoted (UTF-8) metric names are not supported: expected a metric name [a-zA-Z_:][a-zA-Z0-9_:]*";
+
 /// Whether `i` could start a metric name.
 pub(crate) fn starts_name(i: &str) -> bool {
     i.as_bytes().first().is_some_and(|&b| is(b, NAME_START))

@@ -15,7 +15,18 @@
 //! - the first error ends the iteration, and it carries a line and a column;
 //! - quoted (UTF-8) metric and label names, which Prometheus 2.42 does not know either, get
 //!   a dedicated message;
-//! - an OpenMetrics timestamp beyond ±9.2e15 s saturates to `i64::MIN`/`i64::MAX` ms.
+//! - an OpenMetrics timestamp beyond ±9.2e15 s saturates to `i64::MIN`/`i64::MAX` ms;
+//! - in Prometheus text, blanks before a sample's metric name are an error here:
+//!   Prometheus's parser keeps them in the name, and its scrape then fails on the invalid
+//!   name (`invalid metric name or label names: {__name__="  a"}`), so both reject the body;
+//! - NUL bytes that Prometheus's OpenMetrics lexer skips by accident (inside the words
+//!   `HELP`/`TYPE`/`UNIT`/`EOF` of a `# ` line, and right after `# EOF`) are errors here.
+//!
+//! The OpenMetrics side is checked against promtool 2.42 by the integration test
+//! `promtool_diff` (and was by 3,000 randomly mutated bodies during development); the text
+//! side was checked by letting Prometheus 2.42 scrape 36 edge-case bodies (missing commas between
+//! labels are accepted, `a-1 2` is `a` = -1 at 2 ms, a NUL at the start of a line ends the
+//! input, `# EOF` is just a comment, `untyped` is a type but `unknown` is not).
 //!
 //! Prometheus 2.42 does *not* check OpenMetrics family rules: samples before their `TYPE`,
 //! interleaved families, a counter sample without `_total` all parse (verified with

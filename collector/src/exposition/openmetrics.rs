@@ -19,7 +19,8 @@ use nom::bytes::complete::tag;
 use super::error::{PResult, expected, fail};
 use super::float::{parse_om_timestamp, parse_value};
 use super::lex::{
-    label_name, label_value, metric_name, quoted, split_while, starts_name, take_labels, unescape,
+    QUOTED_METRIC_NAME, label_name, label_value, metric_name, quoted, split_while, starts_name,
+    take_labels, unescape, until_eol,
 };
 use super::parser::Step;
 use super::{Entry, Exemplar, LabelPairs, MetricType, SampleLine};
@@ -37,10 +38,7 @@ pub(crate) fn entry<'a>(
     match i.as_bytes().first() {
         None => fail(i, MISSING_EOF),
         Some(b'#') => hash_line(i),
-        Some(b'{') => fail(
-            i,
-            "quoted (UTF-8) metric names are not supported: expected a metric name [a-zA-Z_:][a-zA-Z0-9_:]*",
-        ),
+        Some(b'{') => fail(i, QUOTED_METRIC_NAME),
         Some(_) if starts_name(i) => sample(i, line, scratch),
         Some(_) => expected(i, "a metric name or '#' at the start of a line"),
     }
@@ -73,14 +71,19 @@ fn hash_line(i: &str) -> PResult<'_, Step<'_>> {
 
 /// The part of a metadata line after `# HELP `, `# TYPE ` or `# UNIT `.
 fn metadata<'a>(i: &'a str, keyword: &str) -> PResult<'a, Step<'a>> {
-    let (i, family) = metric_name(i, &format!("a metric name after \"# {keyword} \""))?;
+    let what = match keyword {
+        "HELP" => "a metric name after \"# HELP \"",
+        "TYPE" => "a metric name after \"# TYPE \"",
+        _ => "a metric name after \"# UNIT \"",
+    };
+    let (i, family) = metric_name(i, what)?;
     let Some(text_start) = i.strip_prefix(' ') else {
         return expected(
             i,
             &format!("' ' and the {keyword} text after the metric name"),
         );
     };
-    let (after, text) = split_while(text_start, |b| b != b'\n');
+    let (after, text) = until_eol(text_start);
     let Some(rest) = after.strip_prefix('\n') else {
         return expected(after, &format!("a line break after the {keyword} text"));
     };
@@ -191,21 +194,23 @@ fn sample<'a>(i: &'a str, line: usize, scratch: &mut LabelPairs<'a>) -> PResult<
         sample.timestamp_ms = Some(timestamp_at(i, token, "timestamp")?.1);
         i = rest;
     }
-    if let Some(after) = i.strip_prefix(" # {") {
+    let rest = if let Some(after) = i.strip_prefix(" # {") {
         let (rest, exemplar) = exemplar(i, after, name, scratch)?;
         sample.exemplar = Some(exemplar);
-        i = rest;
-    }
-    let what = if sample.timestamp_ms.is_some() {
-        "an exemplar (\" # {\") or a line break after the timestamp"
+        rest
+    } else if sample.timestamp_ms.is_some() {
+        line_end(
+            i,
+            "an exemplar (\" # {\") or a line break after the timestamp",
+        )?
+        .0
     } else {
-        "a timestamp, an exemplar (\" # {\") or a line break after the value"
+        line_end(
+            i,
+            "a timestamp, an exemplar (\" # {\") or a line break after the value",
+        )?
+        .0
     };
-    let (rest, ()) = if sample.exemplar.is_some() {
-        Ok((i, ()))
-    } else {
-        line_end(i, what)
-    }?;
     Ok((rest, Step::Entry(Entry::Sample(sample), 0)))
 }
 

@@ -81,7 +81,7 @@ impl<'a> Parser<'a> {
     /// Parses the next entry that is not a comment or blank line.
     fn step(&mut self) -> Result<Option<Entry<'a>>, ParseError> {
         loop {
-            let entry_start = self.input.len() - self.rest.len();
+            let entry_start = self.input.len().saturating_sub(self.rest.len());
             let result = match self.format {
                 Format::PrometheusText => prom::entry(self.rest, self.line, &mut self.scratch),
                 Format::OpenMetrics => openmetrics::entry(self.rest, self.line, &mut self.scratch),

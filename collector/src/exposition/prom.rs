@@ -1,7 +1,7 @@
 //! Prometheus text format 0.0.4, with the token rules of Prometheus 2.42's `promlex.l`.
 //!
 //! ```text
-//! entry    = blank* ( EOL | NUL | comment | help | type | sample )
+//! entry    = blank* ( EOL | NUL | comment | help | type ) | sample
 //! comment  = "#" [^\n]* EOL                     (unless it is a help or type line)
 //! help     = "#" blank+ "HELP" blank+ metric-name text EOL
 //! type     = "#" blank+ "TYPE" blank+ metric-name text EOL
@@ -22,7 +22,8 @@ use nom::bytes::complete::tag;
 use super::error::{PResult, expected, fail};
 use super::float::{parse_text_timestamp, parse_value};
 use super::lex::{
-    label_name, label_value, metric_name, quoted, split_while, starts_name, take_labels, unescape,
+    QUOTED_METRIC_NAME, label_name, label_value, metric_name, quoted, split_while, starts_name,
+    take_labels, unescape, until_eol,
 };
 use super::parser::Step;
 use super::{Entry, LabelPairs, MetricType, SampleLine};
@@ -52,18 +53,19 @@ fn eol<'a>(i: &'a str, what: &str) -> PResult<'a, ()> {
 ///
 /// `line` is its 1-based line number; `scratch` is an empty buffer lent for the labels.
 pub(crate) fn entry<'a>(
-    i: &'a str,
+    line_start: &'a str,
     line: usize,
     scratch: &mut LabelPairs<'a>,
 ) -> PResult<'a, Step<'a>> {
-    let i = blanks(i);
+    let i = blanks(line_start);
     match i.as_bytes().first() {
         None | Some(b'\0') => Ok((i, Step::End)),
         Some(b'\n') => Ok((i.get(1..).unwrap_or(""), Step::Skip)),
         Some(b'#') => comment(i),
-        Some(b'{') => fail(
-            i,
-            "quoted (UTF-8) metric names are not supported: expected a metric name [a-zA-Z_:][a-zA-Z0-9_:]*",
+        Some(b'{') => fail(i, QUOTED_METRIC_NAME),
+        Some(_) if starts_name(i) && i.len() < line_start.len() => fail(
+            line_start,
+            "blanks before a metric name are not allowed (Prometheus keeps them in the name and rejects it)",
         ),
         Some(_) if starts_name(i) => sample(i, line, scratch),
         Some(_) => expected(
@@ -87,14 +89,19 @@ fn comment(i: &str) -> PResult<'_, Step<'_>> {
             }
         }
     }
-    let (rest, _) = split_while(i, |b| b != b'\n');
+    let (rest, _) = until_eol(i);
     Ok((rest.get(1..).unwrap_or(""), Step::Skip))
 }
 
 /// The part of a HELP or TYPE line after the keyword and its blanks.
 fn metadata<'a>(i: &'a str, keyword: &str, is_help: bool) -> PResult<'a, Step<'a>> {
-    let (i, family) = metric_name(i, &format!("a metric name after {keyword}"))?;
-    let (after, text) = split_while(i, |b| b != b'\n');
+    let what = if is_help {
+        "a metric name after HELP"
+    } else {
+        "a metric name after TYPE"
+    };
+    let (i, family) = metric_name(i, what)?;
+    let (after, text) = until_eol(i);
     let text = if text.bytes().all(is_blank) {
         ""
     } else {

@@ -21,7 +21,10 @@ fn parse(input: &str, format: Format, strict: bool) -> Vec<Entry<'_>> {
 
 /// Counts sample lines without the parser: lines that are neither empty nor comments.
 fn count_sample_lines(input: &str) -> usize {
-    input.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).count()
+    input
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .count()
 }
 
 fn samples<'e, 'a>(entries: &'e [Entry<'a>]) -> Vec<&'e SampleLine<'a>> {
@@ -43,11 +46,22 @@ fn real_text_scrapes_parse_completely() {
             assert_eq!(samples.len(), count_sample_lines(input), "{name}");
             assert!(samples.len() > 300, "{name}: fixture too small");
             let metadata = entries.len() - samples.len();
-            let comment_lines = input.lines().filter(|l| l.starts_with("# HELP ") || l.starts_with("# TYPE ")).count();
+            let comment_lines = input
+                .lines()
+                .filter(|l| l.starts_with("# HELP ") || l.starts_with("# TYPE "))
+                .count();
             assert_eq!(metadata, comment_lines, "{name}");
-            for (sample, text) in samples.iter().zip(input.lines().filter(|l| !l.is_empty() && !l.starts_with('#'))) {
+            for (sample, text) in samples.iter().zip(
+                input
+                    .lines()
+                    .filter(|l| !l.is_empty() && !l.starts_with('#')),
+            ) {
                 assert!(text.starts_with(sample.name), "{name}: {text}");
-                assert_eq!(input.lines().nth(sample.line - 1), Some(text), "{name}: line number");
+                assert_eq!(
+                    input.lines().nth(sample.line - 1),
+                    Some(text),
+                    "{name}: line number"
+                );
             }
         }
     }
@@ -63,7 +77,10 @@ fn real_openmetrics_output_parses_completely() {
         let exemplars = samples.iter().filter(|s| s.exemplar.is_some()).count();
         assert_eq!(exemplars, PYTHON_CLIENT.matches(" # {").count());
         assert!(exemplars >= 2);
-        let units = entries.iter().filter(|e| matches!(e, Entry::Unit { .. })).count();
+        let units = entries
+            .iter()
+            .filter(|e| matches!(e, Entry::Unit { .. }))
+            .count();
         assert_eq!(units, PYTHON_CLIENT.matches("\n# UNIT ").count());
     }
 }
@@ -72,13 +89,33 @@ fn real_openmetrics_output_parses_completely() {
 fn escapes_in_real_openmetrics_output() {
     let entries = parse(PYTHON_CLIENT, Format::OpenMetrics, false);
     let help = entries.iter().find_map(|e| match e {
-        Entry::Help { family: "request_duration_seconds", text } => Some(text.clone()),
+        Entry::Help {
+            family: "request_duration_seconds",
+            text,
+        } => Some(text.clone()),
         _ => None,
     });
-    assert_eq!(help.as_deref(), Some("Request latency with \"quotes\" and a \\ backslash.\nSecond line."));
-    let build = samples(&entries).into_iter().find(|s| s.name == "build_info").expect("build_info");
-    assert!(build.labels.contains(&("path", Cow::Borrowed("C:\\temp\\new"))));
-    let span = samples(&entries).into_iter().find_map(|s| s.exemplar.as_ref()?.labels.iter().find(|l| l.0 == "span").cloned());
+    assert_eq!(
+        help.as_deref(),
+        Some("Request latency with \"quotes\" and a \\ backslash.\nSecond line.")
+    );
+    let build = samples(&entries)
+        .into_iter()
+        .find(|s| s.name == "build_info")
+        .expect("build_info");
+    assert!(
+        build
+            .labels
+            .contains(&("path", Cow::Borrowed("C:\\temp\\new")))
+    );
+    let span = samples(&entries).into_iter().find_map(|s| {
+        s.exemplar
+            .as_ref()?
+            .labels
+            .iter()
+            .find(|l| l.0 == "span")
+            .cloned()
+    });
     assert_eq!(span.map(|l| l.1.into_owned()), Some("x\"y\\z\n".to_owned()));
 }
 
@@ -89,7 +126,11 @@ fn render(entries: &[Entry<'_>], format: Format) -> String {
         match entry {
             Entry::Help { family, text } => {
                 let text = text.replace('\\', "\\\\").replace('\n', "\\n");
-                let text = if format == Format::OpenMetrics { text.replace('"', "\\\"") } else { text };
+                let text = if format == Format::OpenMetrics {
+                    text.replace('"', "\\\"")
+                } else {
+                    text
+                };
                 let _ = writeln!(out, "# HELP {family} {text}");
             }
             Entry::Type { family, kind } => {
@@ -108,14 +149,27 @@ fn render(entries: &[Entry<'_>], format: Format) -> String {
 fn render_labels(out: &mut String, labels: &[(&str, Cow<'_, str>)]) {
     out.push('{');
     for (i, (name, value)) in labels.iter().enumerate() {
-        let value = value.replace('\\', "\\\\").replace('\n', "\\n").replace('"', "\\\"");
+        let value = value
+            .replace('\\', "\\\\")
+            .replace('\n', "\\n")
+            .replace('"', "\\\"");
         let _ = write!(out, "{}{name}=\"{value}\"", if i == 0 { "" } else { "," });
     }
     out.push('}');
 }
 
 fn render_float(v: f64) -> String {
-    if v.is_nan() { "NaN".into() } else if v.is_infinite() { if v > 0.0 { "+Inf".into() } else { "-Inf".into() } } else { format!("{v:?}") }
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
+    } else {
+        format!("{v:?}")
+    }
 }
 
 fn render_sample(out: &mut String, s: &SampleLine<'_>, format: Format) {
@@ -124,8 +178,13 @@ fn render_sample(out: &mut String, s: &SampleLine<'_>, format: Format) {
     let _ = write!(out, " {}", render_float(s.value));
     if let Some(ts) = s.timestamp_ms {
         match format {
-            Format::PrometheusText => { let _ = write!(out, " {ts}"); }
-            Format::OpenMetrics => { let _ = write!(out, " {}.{:03}", ts.div_euclid(1000), ts.rem_euclid(1000)); }
+            Format::PrometheusText => {
+                let _ = write!(out, " {ts}");
+            }
+            Format::OpenMetrics => {
+                let (sign, ms) = (if ts < 0 { "-" } else { "" }, ts.unsigned_abs());
+                let _ = write!(out, " {sign}{}.{:03}", ms / 1000, ms % 1000);
+            }
         }
     }
     if let Some(e) = &s.exemplar {
@@ -143,7 +202,10 @@ fn assert_same(a: &[Entry<'_>], b: &[Entry<'_>]) {
     for (x, y) in a.iter().zip(b) {
         match (x, y) {
             (Entry::Sample(x), Entry::Sample(y)) => {
-                assert_eq!((x.name, &x.labels, x.timestamp_ms), (y.name, &y.labels, y.timestamp_ms));
+                assert_eq!(
+                    (x.name, &x.labels, x.timestamp_ms),
+                    (y.name, &y.labels, y.timestamp_ms)
+                );
                 assert_eq!(x.value.to_bits(), y.value.to_bits(), "{}", x.name);
                 let ex = x.exemplar.as_ref().map(|e| (&e.labels, e.value.to_bits()));
                 let ey = y.exemplar.as_ref().map(|e| (&e.labels, e.value.to_bits()));
@@ -175,5 +237,12 @@ fn openmetrics_timestamps_round_trip_through_render() {
     let first = parse(input, Format::OpenMetrics, false);
     let ts: Vec<_> = samples(&first).iter().map(|s| s.timestamp_ms).collect();
     assert_eq!(ts, [Some(1_520_879_607_789), Some(-1), Some(500)]);
-    assert_same(&first, &parse(&render(&first, Format::OpenMetrics), Format::OpenMetrics, false));
+    assert_same(
+        &first,
+        &parse(
+            &render(&first, Format::OpenMetrics),
+            Format::OpenMetrics,
+            false,
+        ),
+    );
 }

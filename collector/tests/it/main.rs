@@ -2,3 +2,4 @@
 
 mod exposition;
 mod exposition_props;
+mod promtool_diff;
