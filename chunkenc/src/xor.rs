@@ -161,7 +161,11 @@ fn read_dod(r: &mut MsbReader<'_>) -> i64 {
     // prefix + width <= 24 bits, all within the peeked window.
     let b = (w << prefix) >> (64 - width);
     r.skip(prefix + width);
-    if b > 1 << (width - 1) { b as i64 - (1i64 << width) } else { b as i64 }
+    if b > 1 << (width - 1) {
+        b as i64 - (1i64 << width)
+    } else {
+        b as i64
+    }
 }
 
 /// Growth step of the chunk's byte buffer.
@@ -299,6 +303,9 @@ impl XorChunk {
     /// growing the buffer as needed.
     #[inline(always)]
     fn write(&mut self, v: u128, n: u32) {
+        if n == 0 {
+            return;
+        }
         let pos = self.bits as usize;
         let end = pos + n as usize;
         self.ensure(end.div_ceil(8));

@@ -4,6 +4,14 @@ use chunkenc::{ChunkError, decode_sealed, encode_sealed, sealed_meta, sealed_mod
 use model::{STALE_NAN_BITS, Sample};
 use proptest::prelude::*;
 
+/// Proptest cases: `default`, or `CHUNKENC_PROPTEST_CASES` when set (for longer runs).
+fn cases(default: u32) -> u32 {
+    std::env::var("CHUNKENC_PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Valid chunks covering every timestamp and value mode.
 fn corpus() -> Vec<Vec<u8>> {
     let grid = |i: i64| 1_700_000_000_000 + i * 15_000;
@@ -177,7 +185,7 @@ fn huge_counts_are_rejected_cheaply() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig::with_cases(cases(2000)))]
 
     #[test]
     fn mutated_chunks_never_panic(
@@ -208,7 +216,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(3000))]
+    #![proptest_config(ProptestConfig::with_cases(cases(3000)))]
 
     /// A plausible header (any modes byte) followed by random bytes.
     #[test]
@@ -229,5 +237,38 @@ proptest! {
         bytes.push(modes & 0x1f);
         bytes.extend_from_slice(&body);
         let _ = decode_all(&bytes);
+    }
+}
+
+/// A longer mutation run: `CHUNKENC_FUZZ_ITERS=2000000 cargo test -p chunkenc --test corrupt
+/// -- --ignored` (debug build, so arithmetic overflow panics too).
+#[test]
+#[ignore = "long-running fuzz; run on demand"]
+fn long_mutation_fuzz() {
+    let iters: u64 = std::env::var("CHUNKENC_FUZZ_ITERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200_000);
+    let corpus = corpus();
+    let mut state = 0x1234_5678_9abc_def0u64;
+    let mut next = move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    for _ in 0..iters {
+        let mut c = corpus[(next() % corpus.len() as u64) as usize].clone();
+        for _ in 0..1 + next() % 4 {
+            let at = (next() as usize) % c.len().max(1);
+            match next() % 5 {
+                0 | 1 if !c.is_empty() => c[at] ^= 1 << (next() % 8),
+                2 if !c.is_empty() => c[at] = next() as u8,
+                3 => c.insert(at.min(c.len()), next() as u8),
+                _ => c.truncate(at),
+            }
+        }
+        let _ = decode_all(&c);
     }
 }

@@ -4,6 +4,14 @@ use chunkenc::{ChunkMeta, XorChunk, decode_sealed, encode_sealed, sealed_meta};
 use model::{STALE_NAN_BITS, Sample};
 use proptest::prelude::*;
 
+/// Proptest cases: `default`, or `CHUNKENC_PROPTEST_CASES` when set (for longer runs).
+fn cases(default: u32) -> u32 {
+    std::env::var("CHUNKENC_PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Values of every kind the codecs must keep exactly.
 fn value() -> impl Strategy<Value = f64> {
     prop_oneof![
@@ -29,10 +37,48 @@ fn value() -> impl Strategy<Value = f64> {
     ]
 }
 
-/// A value series: arbitrary values, or a mostly smooth series with rare specials.
+/// `m * 10^-e`, computed as the sealed format's decoder does.
+fn decimal(m: i64, e: i32) -> f64 {
+    if e >= 0 {
+        m as f64 / 10f64.powi(e)
+    } else {
+        m as f64 * 10f64.powi(-e)
+    }
+}
+
+/// A value series: arbitrary values, decimal walks with rare specials, smooth series,
+/// constants with rare specials.
 fn values(n: usize) -> impl Strategy<Value = Vec<f64>> {
-    prop_oneof![
-        proptest::collection::vec(value(), n),
+    let arbitrary = proptest::collection::vec(value(), n);
+    let walk = (
+        -(1i64 << 40)..(1i64 << 40),
+        -6i32..16,
+        prop_oneof![
+            Just(0i64),
+            Just(1),
+            Just(100),
+            Just(4096),
+            Just(1 << 20),
+            Just(1 << 45)
+        ],
+        proptest::collection::vec((any::<i64>(), 0u8..100, value()), n),
+    )
+        .prop_map(|(m0, e, spread, steps)| {
+            let mut m = m0;
+            steps
+                .into_iter()
+                .map(|(r, k, special)| {
+                    if k < 3 {
+                        return special;
+                    }
+                    if k < 60 && spread > 0 {
+                        m = m.wrapping_add(r.rem_euclid(2 * spread + 1) - spread);
+                    }
+                    decimal(m, e)
+                })
+                .collect()
+        });
+    let smooth =
         (value(), proptest::collection::vec((0u8..10, value()), n)).prop_map(|(start, steps)| {
             let mut v = start;
             steps
@@ -46,8 +92,11 @@ fn values(n: usize) -> impl Strategy<Value = Vec<f64>> {
                     v
                 })
                 .collect()
-        }),
-    ]
+        });
+    let constant = (value(), value(), 0usize..n.max(1) * 8).prop_map(move |(v, special, at)| {
+        (0..n).map(|i| if i == at { special } else { v }).collect()
+    });
+    prop_oneof![2 => arbitrary, 4 => walk, 1 => smooth, 1 => constant]
 }
 
 /// Strictly increasing timestamps: on a grid, jittered, random, and near the i64 extremes.
@@ -152,7 +201,7 @@ fn xor_round_trip(s: &[Sample]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(cases(512)))]
 
     #[test]
     fn sealed_round_trips(s in samples()) {

@@ -7,7 +7,7 @@
 //! * `values`: `n` ++ name -> empty, and `v` ++ (name, value) -> empty
 //! * `p<start ms>`: one per time partition, (series id, chunk mint) -> sealed chunk
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -32,6 +32,11 @@ pub(crate) struct Store {
     postings: Keyspace,
     values: Keyspace,
     partitions: RwLock<BTreeMap<Timestamp, Keyspace>>,
+    /// Label-set hashes of every stored series: a lookup of a new series (the common case)
+    /// answers from memory without touching the `hashes` keyspace. 8 bytes per series.
+    known_hashes: RwLock<HashSet<u64>>,
+    /// Keys already in the `values` keyspace, so each is written once.
+    known_values: RwLock<HashSet<Box<[u8]>>>,
 }
 
 fn index_options() -> KeyspaceCreateOptions {
@@ -62,7 +67,24 @@ impl Store {
             partitions.insert(start, db.keyspace(name, chunk_options)?);
         }
         let partitions = RwLock::new(partitions);
-        Ok(Self { db, path: path.to_owned(), series, hashes, postings, values, partitions })
+        let mut known = HashSet::new();
+        for kv in hashes.iter() {
+            let k = kv.key()?;
+            if let Some(h) = k.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+                known.insert(u64::from_be_bytes(h));
+            }
+        }
+        Ok(Self {
+            db,
+            path: path.to_owned(),
+            series,
+            hashes,
+            postings,
+            values,
+            partitions,
+            known_hashes: RwLock::new(known),
+            known_values: RwLock::new(HashSet::new()),
+        })
     }
 
     /// The id after the highest id stored.
@@ -90,8 +112,11 @@ impl Store {
     pub(crate) fn lookup(&self, labels: &Labels) -> Result<Option<SeriesId>> {
         let mut enc = Vec::new();
         codec::encode_labels(labels, &mut enc);
-        let hash = codec::labels_hash(&enc).to_be_bytes();
-        for kv in self.hashes.prefix(hash) {
+        let hash = codec::labels_hash(&enc);
+        if !self.known_hashes.read().contains(&hash) {
+            return Ok(None);
+        }
+        for kv in self.hashes.prefix(hash.to_be_bytes()) {
             let k = kv.key()?;
             let id = codec::id_from_postings_key(&k).ok_or_else(|| self.corrupt("hash key", 0))?;
             if self.labels(id)?.as_ref() == Some(labels) {
@@ -115,24 +140,37 @@ impl Store {
             return Ok(());
         }
         let mut b = self.db.batch();
-        for (id, labels) in series {
-            let mut enc = Vec::new();
-            codec::encode_labels(labels, &mut enc);
-            let mut hk = codec::labels_hash(&enc).to_be_bytes().to_vec();
-            hk.extend_from_slice(&id.to_be_bytes());
-            b.insert(&self.hashes, hk, []);
-            b.insert(&self.series, id.to_be_bytes(), enc);
-            for l in labels {
-                b.insert(&self.postings, codec::postings_key(&l.name, &l.value, *id), []);
-                let mut nk = vec![b'n'];
-                nk.extend_from_slice(&codec::name_prefix(&l.name));
-                b.insert(&self.values, nk, []);
-                let mut vk = vec![b'v'];
-                vk.extend_from_slice(&codec::pair_key(&l.name, &l.value));
-                b.insert(&self.values, vk, []);
+        let mut hashes = Vec::with_capacity(series.len());
+        let mut new_values: HashSet<Box<[u8]>> = HashSet::new();
+        {
+            let known_values = self.known_values.read();
+            for (id, labels) in series {
+                let mut enc = Vec::new();
+                codec::encode_labels(labels, &mut enc);
+                let hash = codec::labels_hash(&enc);
+                hashes.push(hash);
+                let mut hk = hash.to_be_bytes().to_vec();
+                hk.extend_from_slice(&id.to_be_bytes());
+                b.insert(&self.hashes, hk, []);
+                b.insert(&self.series, id.to_be_bytes(), enc);
+                for l in labels {
+                    b.insert(&self.postings, codec::postings_key(&l.name, &l.value, *id), []);
+                    let mut nk = vec![b'n'];
+                    nk.extend_from_slice(&codec::name_prefix(&l.name));
+                    let mut vk = vec![b'v'];
+                    vk.extend_from_slice(&codec::pair_key(&l.name, &l.value));
+                    for key in [nk, vk] {
+                        if !known_values.contains(key.as_slice()) && !new_values.contains(key.as_slice()) {
+                            b.insert(&self.values, key.clone(), []);
+                            new_values.insert(key.into_boxed_slice());
+                        }
+                    }
+                }
             }
         }
         b.commit()?;
+        self.known_hashes.write().extend(hashes);
+        self.known_values.write().extend(new_values);
         Ok(())
     }
 

@@ -89,13 +89,20 @@ impl Decimal {
     /// Converts `values` with one common exponent, allowing at most `max_exceptions` values
     /// that do not convert. `None` when that is exceeded or rescaling would lose exactness.
     #[cfg(test)]
-    pub(crate) fn convert(values: impl Iterator<Item = f64>, max_exceptions: usize) -> Option<Self> {
+    pub(crate) fn convert(
+        values: impl Iterator<Item = f64>,
+        max_exceptions: usize,
+    ) -> Option<Self> {
         let mut d = Self::default();
         d.convert_into(values, max_exceptions).then_some(d)
     }
 
     /// As [`Decimal::convert`], reusing `self`'s memory; `false` when the values do not fit.
-    pub(crate) fn convert_into(&mut self, values: impl Iterator<Item = f64>, max_exceptions: usize) -> bool {
+    pub(crate) fn convert_into(
+        &mut self,
+        values: impl Iterator<Item = f64>,
+        max_exceptions: usize,
+    ) -> bool {
         self.m.clear();
         self.exceptions.clear();
         let (mut e, mut p) = (0i32, 1.0f64);

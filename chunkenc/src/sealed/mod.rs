@@ -105,7 +105,10 @@ pub fn encode_sealed(samples: &[Sample], out: &mut Vec<u8>) {
     let modes_at = out.len();
     out.push(0);
     let (ts_mode, (v_mode, exc)) = with_scratch(|s| {
-        (ts::encode(out, samples, span, &mut s.words), values::encode(out, samples, s))
+        (
+            ts::encode(out, samples, span, &mut s.words),
+            values::encode(out, samples, s),
+        )
     });
     let modes = ts_mode as u8 | (v_mode as u8) << 2 | if exc { EXCEPTIONS_BIT } else { 0 };
     if let Some(m) = out.get_mut(modes_at) {
@@ -143,7 +146,11 @@ thread_local! {
 
 /// Runs `f` with this thread's scratch memory (or fresh memory if it is in use).
 fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
-    let mut s = SCRATCH.try_with(std::cell::Cell::take).ok().flatten().unwrap_or_default();
+    let mut s = SCRATCH
+        .try_with(std::cell::Cell::take)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     let r = f(&mut s);
     s.trim();
     let _ = SCRATCH.try_with(|c| c.set(Some(s)));

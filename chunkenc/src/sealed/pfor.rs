@@ -43,7 +43,10 @@ pub(crate) fn histogram(xs: impl Iterator<Item = u64>) -> (Hist, u64, usize) {
     let mut n = 0usize;
     for x in xs {
         or |= x;
-        if let Some(h) = parts.get_mut(n & 3).and_then(|p| p.get_mut(bit_len(x) as usize)) {
+        if let Some(h) = parts
+            .get_mut(n & 3)
+            .and_then(|p| p.get_mut(bit_len(x) as usize))
+        {
             *h += 1;
         }
         n += 1;

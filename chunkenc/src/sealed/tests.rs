@@ -150,3 +150,23 @@ fn thousands_use_a_negative_exponent() {
     let d = describe(&series(120, grid, |i| (i % 7 * 1000) as f64));
     assert_eq!(d.decimal.map(|(e, _)| e), Some(-3));
 }
+
+/// The worked example of FORMAT.md, byte for byte.
+#[test]
+fn format_md_worked_example() {
+    let mut bytes = Vec::new();
+    encode_sealed(&series(120, grid, |_| 0.0), &mut bytes);
+    let want = [
+        0x01, 0x78, 0x80, 0xa0, 0xab, 0xfe, 0xf9, 0x62, 0xa8, 0xf9, 0x6c, 0x04, 0x00, 0x00,
+    ];
+    assert_eq!(bytes, want, "{bytes:02x?}");
+    let mut x = crate::XorChunk::new();
+    series(120, grid, |_| 0.0)
+        .iter()
+        .for_each(|s| x.append(s.t, s.v));
+    assert_eq!(
+        x.encoded_len() + 2,
+        48,
+        "Prometheus's constant chunk is 47-48 bytes"
+    );
+}

@@ -53,13 +53,21 @@ const COMPARE_ABOVE_BITS: usize = 24;
 
 /// Writes the value section of `samples` (at least one); returns the mode and whether a
 /// DECIMAL section carries exceptions.
-pub(crate) fn encode(out: &mut Vec<u8>, samples: &[Sample], scratch: &mut Scratch) -> (ValueMode, bool) {
+pub(crate) fn encode(
+    out: &mut Vec<u8>,
+    samples: &[Sample],
+    scratch: &mut Scratch,
+) -> (ValueMode, bool) {
     let first = samples.first().map_or(0, |s| s.v.to_bits());
     if samples.iter().all(|s| s.v.to_bits() == first) {
         return encode_const(out, f64::from_bits(first));
     }
     let n = samples.len();
-    let Scratch { words: [xs, _], dec, bytes: xor } = scratch;
+    let Scratch {
+        words: [xs, _],
+        dec,
+        bytes: xor,
+    } = scratch;
     if !dec.convert_into(samples.iter().map(|s| s.v), (n / 8).max(1)) {
         encode_xor(out, samples);
         return (ValueMode::Xor, false);
