@@ -189,28 +189,30 @@ fn load_slow(bytes: &[u8], off: usize) -> u64 {
     u64::from_be_bytes(a)
 }
 
-/// Writes the low `n` bits of `v` (`n` in 0..=64, higher bits of `v` must be 0) MSB-first at bit
-/// position `bit_pos` of `buf`, whose bits from `bit_pos` on must be zero.
+/// Writes the low `n` bits of `v` (`n` in 0..=120, higher bits of `v` must be 0) MSB-first at
+/// bit position `bit_pos` of `buf`, whose bits from `bit_pos` on must be zero.
 ///
 /// Returns `false` (writing nothing) when `buf` is too short; the caller sizes it beforehand.
-#[inline]
-pub(crate) fn put_bits_msb(buf: &mut [u8], bit_pos: usize, v: u64, n: u32) -> bool {
-    if n == 0 {
-        return true;
+/// With 16 bytes of room from the current byte the write is one 16-byte OR.
+#[inline(always)]
+pub(crate) fn put_bits_msb(buf: &mut [u8], bit_pos: usize, v: u128, n: u32) -> bool {
+    debug_assert!(n <= 120, "{n} bits");
+    if n == 0 || n > 120 {
+        return n == 0;
     }
     let idx = bit_pos >> 3;
     let used = (bit_pos & 7) as u32;
+    let shifted = v << (128 - used - n);
+    if let Some(win) = buf.get_mut(idx..).and_then(|s| s.first_chunk_mut::<16>()) {
+        *win = (u128::from_be_bytes(*win) | shifted).to_be_bytes();
+        return true;
+    }
     let nbytes = (used + n).div_ceil(8) as usize;
     let Some(dst) = buf.get_mut(idx..idx + nbytes) else {
         return false;
     };
-    let Some(first) = dst.first() else {
-        return false;
-    };
-    let acc = (u128::from(*first) << 120) | (u128::from(v) << (128 - used - n));
-    let src = acc.to_be_bytes();
-    for (d, s) in dst.iter_mut().zip(src.iter()) {
-        *d = *s;
+    for (d, s) in dst.iter_mut().zip(shifted.to_be_bytes()) {
+        *d |= s;
     }
     true
 }
@@ -480,7 +482,7 @@ mod tests {
         let mut buf = vec![0u8; total.div_ceil(8)];
         let mut pos = 0;
         for &(v, n) in &items {
-            assert!(put_bits_msb(&mut buf, pos, v, n));
+            assert!(put_bits_msb(&mut buf, pos, u128::from(v), n));
             pos += n as usize;
         }
         let mut r = MsbReader::new(&buf);

@@ -309,23 +309,8 @@ impl XorChunk {
         let pos = self.bits as usize;
         let end = pos + n as usize;
         self.ensure(end.div_ceil(8));
-        let idx = pos >> 3;
-        let used = (pos & 7) as u32;
-        if let Some(win) = self
-            .buf
-            .get_mut(idx..)
-            .and_then(|s| s.first_chunk_mut::<16>())
-        {
-            // Bits from `pos` on are zero, so OR-ing the aligned value in writes it.
-            let w = u128::from_be_bytes(*win) | v << (128 - used - n);
-            *win = w.to_be_bytes();
-        } else {
-            let (hi, lo) = ((v >> 64) as u64, v as u64);
-            let hn = n.saturating_sub(64);
-            let ok = put_bits_msb(&mut self.buf, pos, hi, hn)
-                && put_bits_msb(&mut self.buf, pos + hn as usize, lo, n - hn);
-            debug_assert!(ok, "buffer sized above");
-        }
+        let ok = put_bits_msb(&mut self.buf, pos, v, n);
+        debug_assert!(ok, "buffer sized above");
         self.bits = end as u32;
     }
 
@@ -478,9 +463,9 @@ mod tests {
         ] {
             let (code, n) = dod_code(dod);
             let mut buf = [0u8; 16];
-            assert!(put_bits_msb(&mut buf, 3, code, n));
+            assert!(put_bits_msb(&mut buf, 3, u128::from(code), n));
             if n == 4 {
-                assert!(put_bits_msb(&mut buf, 3 + 4, dod as u64, 64));
+                assert!(put_bits_msb(&mut buf, 3 + 4, u128::from(dod as u64), 64));
             }
             let mut r = MsbReader::new(&buf);
             r.read(3);

@@ -90,7 +90,7 @@ impl Db {
         new_series: &mut Vec<(SeriesId, Labels)>,
         chunks: &mut Vec<SealedChunk>,
     ) -> Result<()> {
-        self.store.add_series(new_series)?;
+        self.store.ingest_series(new_series)?;
         new_series.clear();
         self.store.ingest_chunks(chunks, |t| self.opts.partition_start(t))
     }

@@ -24,6 +24,30 @@ const PARTITION_PREFIX: &str = "p";
 /// A sealed chunk ready to be written: the series, the chunk's first timestamp, the bytes.
 pub(crate) type SealedChunk = (SeriesId, Timestamp, Arc<[u8]>);
 
+/// Index entries of new series, see [`Store::series_entries`].
+#[derive(Default)]
+struct SeriesEntries {
+    series: Vec<(Vec<u8>, Vec<u8>)>,
+    hash_keys: Vec<Vec<u8>>,
+    postings: Vec<Vec<u8>>,
+    values: HashSet<Box<[u8]>>,
+    hashes: Vec<u64>,
+}
+
+/// Writes sorted, unique keys into a keyspace as new table files.
+fn ingest<'a>(ks: &Keyspace, entries: impl Iterator<Item = (&'a [u8], &'a [u8])>) -> Result<()> {
+    let mut entries = entries.peekable();
+    if entries.peek().is_none() {
+        return Ok(());
+    }
+    let mut ingestion = ks.start_ingestion()?;
+    for (k, v) in entries {
+        ingestion.write(k, v)?;
+    }
+    ingestion.finish()?;
+    Ok(())
+}
+
 pub(crate) struct Store {
     db: Database,
     path: PathBuf,
@@ -134,44 +158,87 @@ impl Store {
         Ok(Some(labels))
     }
 
-    /// Stores a new series with its index entries, in one atomic batch.
-    pub(crate) fn add_series(&self, series: &[(SeriesId, Labels)]) -> Result<()> {
-        if series.is_empty() {
-            return Ok(());
-        }
-        let mut b = self.db.batch();
-        let mut hashes = Vec::with_capacity(series.len());
-        let mut new_values: HashSet<Box<[u8]>> = HashSet::new();
-        {
-            let known_values = self.known_values.read();
-            for (id, labels) in series {
-                let mut enc = Vec::new();
-                codec::encode_labels(labels, &mut enc);
-                let hash = codec::labels_hash(&enc);
-                hashes.push(hash);
-                let mut hk = hash.to_be_bytes().to_vec();
-                hk.extend_from_slice(&id.to_be_bytes());
-                b.insert(&self.hashes, hk, []);
-                b.insert(&self.series, id.to_be_bytes(), enc);
-                for l in labels {
-                    b.insert(&self.postings, codec::postings_key(&l.name, &l.value, *id), []);
-                    let mut nk = vec![b'n'];
-                    nk.extend_from_slice(&codec::name_prefix(&l.name));
-                    let mut vk = vec![b'v'];
-                    vk.extend_from_slice(&codec::pair_key(&l.name, &l.value));
-                    for key in [nk, vk] {
-                        if !known_values.contains(key.as_slice()) && !new_values.contains(key.as_slice()) {
-                            b.insert(&self.values, key.clone(), []);
-                            new_values.insert(key.into_boxed_slice());
-                        }
+    /// The index entries of new series: (keyspace, key, value) for `series`, `hashes`,
+    /// `postings` and the `values` keys not written before. Also returns the label hashes and
+    /// the new value keys, to be remembered once the entries are written.
+    fn series_entries(&self, series: &[(SeriesId, Labels)]) -> SeriesEntries {
+        let mut e = SeriesEntries::default();
+        let known_values = self.known_values.read();
+        for (id, labels) in series {
+            let mut enc = Vec::new();
+            codec::encode_labels(labels, &mut enc);
+            let hash = codec::labels_hash(&enc);
+            e.hashes.push(hash);
+            let mut hk = hash.to_be_bytes().to_vec();
+            hk.extend_from_slice(&id.to_be_bytes());
+            e.hash_keys.push(hk);
+            e.series.push((id.to_be_bytes().to_vec(), enc));
+            for l in labels {
+                e.postings.push(codec::postings_key(&l.name, &l.value, *id));
+                let mut nk = vec![b'n'];
+                nk.extend_from_slice(&codec::name_prefix(&l.name));
+                let mut vk = vec![b'v'];
+                vk.extend_from_slice(&codec::pair_key(&l.name, &l.value));
+                for key in [nk, vk] {
+                    if !known_values.contains(key.as_slice()) {
+                        e.values.insert(key.into_boxed_slice());
                     }
                 }
             }
         }
+        e
+    }
+
+    /// Stores new series with their index entries, in one atomic batch.
+    pub(crate) fn add_series(&self, series: &[(SeriesId, Labels)]) -> Result<()> {
+        if series.is_empty() {
+            return Ok(());
+        }
+        let e = self.series_entries(series);
+        let mut b = self.db.batch();
+        for (k, v) in &e.series {
+            b.insert(&self.series, k.as_slice(), v.as_slice());
+        }
+        for k in &e.hash_keys {
+            b.insert(&self.hashes, k.as_slice(), []);
+        }
+        for k in &e.postings {
+            b.insert(&self.postings, k.as_slice(), []);
+        }
+        for k in &e.values {
+            b.insert(&self.values, &**k, []);
+        }
         b.commit()?;
-        self.known_hashes.write().extend(hashes);
-        self.known_values.write().extend(new_values);
+        self.remember(e);
         Ok(())
+    }
+
+    /// Bulk-loads new series and their index entries as table files, bypassing the journal
+    /// (for backfill). Not atomic: a crash may leave some entries, which is harmless because
+    /// series without chunks select no samples and ids are never reused.
+    pub(crate) fn ingest_series(&self, series: &[(SeriesId, Labels)]) -> Result<()> {
+        if series.is_empty() {
+            return Ok(());
+        }
+        let mut e = self.series_entries(series);
+        e.series.sort();
+        e.series.dedup_by(|a, b| a.0 == b.0);
+        ingest(&self.series, e.series.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))?;
+        for (ks, keys) in [(&self.hashes, &mut e.hash_keys), (&self.postings, &mut e.postings)] {
+            keys.sort();
+            keys.dedup();
+            ingest(ks, keys.iter().map(|k| (k.as_slice(), &[][..])))?;
+        }
+        let mut values: Vec<&[u8]> = e.values.iter().map(|k| &**k).collect();
+        values.sort_unstable();
+        ingest(&self.values, values.into_iter().map(|k| (k, &[][..])))?;
+        self.remember(e);
+        Ok(())
+    }
+
+    fn remember(&self, e: SeriesEntries) {
+        self.known_hashes.write().extend(e.hashes);
+        self.known_values.write().extend(e.values);
     }
 
     /// Whether series `id` is stored.

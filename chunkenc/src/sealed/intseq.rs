@@ -20,7 +20,7 @@
 use super::VLane;
 use super::pfor::{self, Hist};
 use crate::ChunkError;
-use crate::bits::{ByteReader, put_varint, uvarint_len, zigzag};
+use crate::bits::{ByteReader, bit_len, put_varint, uvarint_len, zigzag};
 use model::Sample;
 
 /// The transform of a sequence.
@@ -58,9 +58,9 @@ fn dods(m: &[i64]) -> impl Iterator<Item = i64> + Clone + '_ {
     d.clone().zip(d.skip(1)).map(|(a, b)| b.wrapping_sub(a))
 }
 
-/// Plans the PFOR part of one transform's sequence `s`; `head` is its header size in bytes.
-fn plan_seq(kind: Kind, s: impl Iterator<Item = i64> + Clone, head: usize) -> Plan {
-    let base = s.clone().min().unwrap_or(0);
+/// Plans the PFOR part of one transform's sequence `s` whose minimum is `base`; `head` is its
+/// header size in bytes.
+fn plan_seq(kind: Kind, s: impl Iterator<Item = i64>, base: i64, head: usize) -> Plan {
     let (mut hist, or, m) = pfor::histogram(s.map(|v| v.wrapping_sub(base) as u64));
     let shift = if or == 0 { 0 } else { or.trailing_zeros() };
     if shift > 0 {
@@ -85,22 +85,44 @@ fn plan_seq(kind: Kind, s: impl Iterator<Item = i64> + Clone, head: usize) -> Pl
     }
 }
 
+/// The minimum of `s` (0 when empty).
+fn min_of(s: impl Iterator<Item = i64>) -> i64 {
+    s.min().unwrap_or(0)
+}
+
 /// Chooses the transform that encodes `m` (non-empty) smallest.
+///
+/// DELTA is always planned; FOR and DOD only when their values span at most one bit more than
+/// DELTA's chosen width. Otherwise (counters for FOR, noise for DOD) they cannot win without
+/// many exceptions, and skipping their histograms halves the planning.
 pub(crate) fn plan(m: &[i64]) -> Plan {
     let m0 = m.first().copied().unwrap_or(0);
     let d1 = deltas(m).next().unwrap_or(0);
     let h0 = uvarint_len(zigzag(m0));
     let h1 = uvarint_len(zigzag(d1));
-    let mut best = plan_seq(Kind::For, m.iter().copied(), 0);
-    for p in [
-        plan_seq(Kind::Delta, deltas(m), h0),
-        plan_seq(Kind::Dod, dods(m), h0 + h1),
-    ] {
+    let mut best = plan_seq(Kind::Delta, deltas(m), min_of(deltas(m)), h0);
+    let width = best.pfor.b;
+    let promising = |lo: i64, hi: i64| lo <= hi && bit_len(hi.wrapping_sub(lo) as u64) <= width + 1;
+    let (lo, hi) = min_max(m.iter().copied());
+    if promising(lo, hi) || m.len() < 2 {
+        let p = plan_seq(Kind::For, m.iter().copied(), lo, 0);
+        if p.bits < best.bits {
+            best = p;
+        }
+    }
+    let (lo, hi) = min_max(dods(m));
+    if promising(lo, hi) {
+        let p = plan_seq(Kind::Dod, dods(m), lo, h0 + h1);
         if p.bits < best.bits {
             best = p;
         }
     }
     best
+}
+
+/// The minimum and maximum of `s` (`(i64::MAX, i64::MIN)` when empty).
+fn min_max(s: impl Iterator<Item = i64>) -> (i64, i64) {
+    s.fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)))
 }
 
 /// Writes `m` with `plan` (from [`plan`] over the same `m`). `xs` is reused memory.

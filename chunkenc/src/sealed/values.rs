@@ -147,23 +147,25 @@ fn write_decimal(
 /// Writes the values of `samples` as a Gorilla XOR bit stream.
 pub(crate) fn encode_xor(out: &mut Vec<u8>, samples: &[Sample]) {
     let start = out.len();
-    // Worst case: 64 bits, then 13 + 64 bits per value.
-    out.resize(start + 8 + samples.len() * 10, 0);
+    // Worst case: 64 bits, then 13 + 64 bits per value; 16 bytes of slack for wide writes.
+    out.resize(start + 24 + samples.len() * 10, 0);
     let buf = out.get_mut(start..).unwrap_or_default();
     let mut it = samples.iter().map(|s| s.v.to_bits());
     let first = it.next().unwrap_or(0);
     let mut pos = 0usize;
-    let mut put = |v: u64, n: u32| {
+    let mut put = |v: u128, n: u32| {
         let ok = put_bits_msb(buf, pos, v, n);
         debug_assert!(ok, "sized for the worst case");
         pos += n as usize;
     };
-    put(first, 64);
+    put(u128::from(first), 64);
     let mut st = XorState::new(first);
     for v in it {
         let c = st.encode(v);
-        put(c.head, c.head_n);
-        put(c.payload, c.payload_n);
+        put(
+            u128::from(c.head) << c.payload_n | u128::from(c.payload),
+            c.head_n + c.payload_n,
+        );
     }
     out.truncate(start + pos.div_ceil(8));
 }
