@@ -20,6 +20,16 @@ fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// A node_exporter-like mix: half the series constant, 30 % counters in 0.01 steps (CPU
+/// seconds), 20 % integer gauges moving in 4 KiB pages.
+fn node_like_value(i: usize, k: i64) -> f64 {
+    match i % 10 {
+        0..=4 => (i % 3) as f64,
+        5..=7 => (k * (1480 + (k * 7 + i as i64) % 20) + i as i64) as f64 / 100.0,
+        _ => (1_000_000 + ((k * 31 + i as i64) % 17) * 4096) as f64,
+    }
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -49,7 +59,7 @@ fn main() {
             let mut app = db.appender();
             for (j, l) in chunk.iter().enumerate() {
                 let i = batch * 10_000 + j;
-                let v = (k as f64) * 0.01 * (i % 13) as f64;
+                let v = node_like_value(i, k);
                 refs[i] = Some(app.append(refs[i], l, t, v).expect("append"));
             }
             app.commit().expect("commit");

@@ -104,7 +104,7 @@ pub(crate) fn plan(m: &[i64]) -> Plan {
     let width = best.pfor.b;
     let promising = |lo: i64, hi: i64| lo <= hi && bit_len(hi.wrapping_sub(lo) as u64) <= width + 1;
     let (lo, hi) = min_max(m.iter().copied());
-    if promising(lo, hi) || m.len() < 2 {
+    if promising(lo, hi) {
         let p = plan_seq(Kind::For, m.iter().copied(), lo, 0);
         if p.bits < best.bits {
             best = p;
@@ -201,15 +201,14 @@ pub(crate) fn decode(
     Ok(())
 }
 
-/// The packed width a plan chose (for tests).
-#[cfg(test)]
-pub(crate) fn width(plan: &Plan) -> u32 {
-    plan.pfor.b
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The packed width a plan chose.
+    fn width(plan: &Plan) -> u32 {
+        plan.pfor.b
+    }
 
     fn round_trip(m: &[i64]) -> Plan {
         let p = plan(m);

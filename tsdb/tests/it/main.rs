@@ -1,6 +1,7 @@
 //! Integration tests of the tsdb: one binary, one module per scenario.
 
 mod crash;
+mod index;
 mod model_check;
 mod recovery;
 mod retention;
