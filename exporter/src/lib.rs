@@ -47,11 +47,17 @@ async fn metrics(State(state): State<AppState>) -> Response {
     let mut body = String::new();
     match prometheus_client::encoding::prometheus_text::encode(&mut body, &state.registry) {
         Ok(()) => (
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
             body,
         )
             .into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("encoding metrics: {e}\n"))
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("encoding metrics: {e}\n"),
+        )
             .into_response(),
     }
 }
@@ -70,11 +76,17 @@ mod tests {
         let c: Counter = Counter::default();
         c.inc_by(7);
         registry.register("promlet_test_things", "Things.", c);
-        router(AppState { registry: Arc::new(registry), ready: Arc::new(AtomicBool::new(ready)) })
+        router(AppState {
+            registry: Arc::new(registry),
+            ready: Arc::new(AtomicBool::new(ready)),
+        })
     }
 
     async fn get_path(app: Router, path: &str) -> (StatusCode, String) {
-        let resp = app.oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+        let resp = app
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         let status = resp.status();
         let body = resp.into_body().collect().await.unwrap().to_bytes();
         (status, String::from_utf8(body.to_vec()).unwrap())
@@ -82,7 +94,10 @@ mod tests {
 
     #[tokio::test]
     async fn readiness_follows_the_flag() {
-        assert_eq!(get_path(app(false), "/-/ready").await.0, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            get_path(app(false), "/-/ready").await.0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
         assert_eq!(get_path(app(true), "/-/ready").await.0, StatusCode::OK);
         assert_eq!(get_path(app(false), "/-/healthy").await.0, StatusCode::OK);
     }

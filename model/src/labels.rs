@@ -20,7 +20,10 @@ pub struct Label {
 impl Label {
     /// Builds a label.
     pub fn new(name: impl Into<Box<str>>, value: impl Into<Box<str>>) -> Self {
-        Self { name: name.into(), value: value.into() }
+        Self {
+            name: name.into(),
+            value: value.into(),
+        }
     }
 }
 
@@ -55,7 +58,12 @@ impl Labels {
     /// # Errors
     /// As [`Labels::new`].
     pub fn from_pairs<N: AsRef<str>, V: AsRef<str>>(pairs: &[(N, V)]) -> Result<Self> {
-        Self::new(pairs.iter().map(|(n, v)| Label::new(n.as_ref(), v.as_ref())).collect())
+        Self::new(
+            pairs
+                .iter()
+                .map(|(n, v)| Label::new(n.as_ref(), v.as_ref()))
+                .collect(),
+        )
     }
 
     /// The empty label set.
@@ -93,7 +101,9 @@ impl Labels {
 
     /// A builder starting from these labels.
     pub fn builder(&self) -> LabelsBuilder {
-        LabelsBuilder { labels: self.0.to_vec() }
+        LabelsBuilder {
+            labels: self.0.to_vec(),
+        }
     }
 
     /// The labels as a slice, in name order.
@@ -103,8 +113,14 @@ impl Labels {
 }
 
 fn invalid(labels: &[Label], reason: &'static str) -> Error {
-    let shown: Vec<String> = labels.iter().map(|l| format!("{}={:?}", l.name, l.value)).collect();
-    Error::InvalidLabels { labels: format!("{{{}}}", shown.join(", ")), reason }
+    let shown: Vec<String> = labels
+        .iter()
+        .map(|l| format!("{}={:?}", l.name, l.value))
+        .collect();
+    Error::InvalidLabels {
+        labels: format!("{{{}}}", shown.join(", ")),
+        reason,
+    }
 }
 
 impl<'a> IntoIterator for &'a Labels {
@@ -197,8 +213,8 @@ mod tests {
 
     #[test]
     fn sorts_and_drops_empty_values() {
-        let l = Labels::from_pairs(&[("b", "2"), ("__name__", "up"), ("a", "1"), ("c", "")])
-            .unwrap();
+        let l =
+            Labels::from_pairs(&[("b", "2"), ("__name__", "up"), ("a", "1"), ("c", "")]).unwrap();
         let names: Vec<&str> = l.iter().map(|l| &*l.name).collect();
         assert_eq!(names, ["__name__", "a", "b"]);
         assert_eq!(l.get("a"), Some("1"));
@@ -223,7 +239,13 @@ mod tests {
     #[test]
     fn builder_sets_and_deletes() {
         let l = Labels::from_pairs(&[("a", "1"), ("b", "2")]).unwrap();
-        let out = l.builder().set("a", "9").del("b").set("c", "3").build().unwrap();
+        let out = l
+            .builder()
+            .set("a", "9")
+            .del("b")
+            .set("c", "3")
+            .build()
+            .unwrap();
         assert_eq!(out, Labels::from_pairs(&[("a", "9"), ("c", "3")]).unwrap());
     }
 }

@@ -66,12 +66,22 @@ impl Matcher {
             }
             MatchOp::Equal | MatchOp::NotEqual => None,
         };
-        Ok(Self { name, op, value, regex })
+        Ok(Self {
+            name,
+            op,
+            value,
+            regex,
+        })
     }
 
     /// An `=` matcher; it cannot fail.
     pub fn equal(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { name: name.into(), op: MatchOp::Equal, value: value.into(), regex: None }
+        Self {
+            name: name.into(),
+            op: MatchOp::Equal,
+            value: value.into(),
+            regex: None,
+        }
     }
 
     /// Whether a label value (empty when the label is absent) satisfies the matcher.
@@ -97,8 +107,14 @@ impl Matcher {
             return None;
         }
         let parts: Vec<&str> = self.value.split('|').collect();
-        let literal = |s: &&str| s.chars().all(|c| c.is_alphanumeric() || "_-:/ ,@".contains(c));
-        parts.iter().all(literal).then(|| parts.iter().map(|s| s.to_string()).collect())
+        let literal = |s: &&str| {
+            s.chars()
+                .all(|c| c.is_alphanumeric() || "_-:/ ,@".contains(c))
+        };
+        parts
+            .iter()
+            .all(literal)
+            .then(|| parts.iter().map(|s| s.to_string()).collect())
     }
 }
 
@@ -160,7 +176,10 @@ mod tests {
 
     #[test]
     fn set_matches_only_for_literal_alternations() {
-        assert_eq!(m(MatchOp::Regex, "a|b").set_matches(), Some(vec!["a".into(), "b".into()]));
+        assert_eq!(
+            m(MatchOp::Regex, "a|b").set_matches(),
+            Some(vec!["a".into(), "b".into()])
+        );
         assert_eq!(m(MatchOp::Regex, "a.*").set_matches(), None);
         assert_eq!(m(MatchOp::Equal, "a").set_matches(), None);
     }

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use parking_lot::RwLock;
 
 use crate::{
-    Appendable, Appender, Error, Labels, Matcher, Querier, Queryable, Result, Sample,
-    SelectHints, Series, SeriesRef, SeriesSet, Timestamp, matches_all,
+    Appendable, Appender, Error, Labels, Matcher, Querier, Queryable, Result, Sample, SelectHints,
+    Series, SeriesRef, SeriesSet, Timestamp, matches_all,
 };
 
 /// In-memory storage with the same sample rules as the database: it is the model the
@@ -48,7 +48,10 @@ impl MemStorage {
 
 impl Appendable for MemStorage {
     fn appender(&self) -> Box<dyn Appender + '_> {
-        Box::new(MemAppender { storage: self, pending: Vec::new() })
+        Box::new(MemAppender {
+            storage: self,
+            pending: Vec::new(),
+        })
     }
 }
 
@@ -59,18 +62,32 @@ struct MemAppender<'a> {
 
 impl MemAppender<'_> {
     fn newest(&self, labels: &Labels) -> Option<Sample> {
-        let batch = self.pending.iter().rev().find(|(l, _)| l == labels).map(|(_, s)| *s);
+        let batch = self
+            .pending
+            .iter()
+            .rev()
+            .find(|(l, _)| l == labels)
+            .map(|(_, s)| *s);
         batch.or_else(|| {
-            self.storage.inner.read().series.get(labels).and_then(|s| s.last().copied())
+            self.storage
+                .inner
+                .read()
+                .series
+                .get(labels)
+                .and_then(|s| s.last().copied())
         })
     }
 
     fn reference(&self, labels: &Labels) -> SeriesRef {
         let mut inner = self.storage.inner.write();
-        let pos = inner.refs.iter().position(|l| l == labels).unwrap_or_else(|| {
-            inner.refs.push(labels.clone());
-            inner.refs.len() - 1
-        });
+        let pos = inner
+            .refs
+            .iter()
+            .position(|l| l == labels)
+            .unwrap_or_else(|| {
+                inner.refs.push(labels.clone());
+                inner.refs.len() - 1
+            });
         SeriesRef(pos as u64)
     }
 }
@@ -84,7 +101,10 @@ impl Appender for MemAppender<'_> {
         v: f64,
     ) -> Result<SeriesRef> {
         if labels.is_empty() {
-            return Err(Error::InvalidLabels { labels: "{}".into(), reason: "no labels" });
+            return Err(Error::InvalidLabels {
+                labels: "{}".into(),
+                reason: "no labels",
+            });
         }
         if let Some(newest) = self.newest(labels) {
             if t < newest.t {
@@ -114,7 +134,11 @@ impl Appender for MemAppender<'_> {
 
 impl Queryable for MemStorage {
     fn querier(&self, mint: Timestamp, maxt: Timestamp) -> Result<Box<dyn Querier + '_>> {
-        Ok(Box::new(MemQuerier { storage: self, mint, maxt }))
+        Ok(Box::new(MemQuerier {
+            storage: self,
+            mint,
+            maxt,
+        }))
     }
 }
 
@@ -156,7 +180,12 @@ impl Querier for MemQuerier<'_> {
         let names: BTreeSet<String> = self
             .matching(matchers)
             .iter()
-            .flat_map(|s| s.labels.iter().map(|l| l.name.to_string()).collect::<Vec<_>>())
+            .flat_map(|s| {
+                s.labels
+                    .iter()
+                    .map(|l| l.name.to_string())
+                    .collect::<Vec<_>>()
+            })
             .collect();
         Ok(names.into_iter().collect())
     }
@@ -185,7 +214,10 @@ mod tests {
         let db = MemStorage::new();
         let mut app = db.appender();
         app.append(None, &labels("a"), 10, 1.0).unwrap();
-        assert!(matches!(app.append(None, &labels("a"), 5, 1.0), Err(Error::OutOfOrderSample)));
+        assert!(matches!(
+            app.append(None, &labels("a"), 5, 1.0),
+            Err(Error::OutOfOrderSample)
+        ));
         assert!(matches!(
             app.append(None, &labels("a"), 10, 2.0),
             Err(Error::DuplicateSampleForTimestamp)
@@ -209,11 +241,15 @@ mod tests {
         app.append(None, &labels("a"), 10, 1.0).unwrap();
         app.rollback();
         assert_eq!(db.series_count(), 0);
-        db.add_series(&labels("b"), &[Sample::new(10, 1.0), Sample::new(20, 2.0)]).unwrap();
+        db.add_series(&labels("b"), &[Sample::new(10, 1.0), Sample::new(20, 2.0)])
+            .unwrap();
         let q = db.querier(15, 25).unwrap();
         let re = Matcher::new(MatchOp::Regex, "job", "b|c").unwrap();
-        let got: Vec<Series> =
-            q.select(&SelectHints::default(), &[re]).unwrap().collect::<Result<_>>().unwrap();
+        let got: Vec<Series> = q
+            .select(&SelectHints::default(), &[re])
+            .unwrap()
+            .collect::<Result<_>>()
+            .unwrap();
         assert_eq!(got[0].samples, vec![Sample::new(20, 2.0)]);
         assert_eq!(q.label_values("job", &[]).unwrap(), vec!["b".to_string()]);
     }

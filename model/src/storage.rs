@@ -111,5 +111,7 @@ pub trait Querier {
 
 /// Whether `labels` satisfies every matcher (a missing label counts as the empty value).
 pub fn matches_all(labels: &Labels, matchers: &[Matcher]) -> bool {
-    matchers.iter().all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
+    matchers
+        .iter()
+        .all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
 }

@@ -79,7 +79,10 @@ pub(crate) struct ServeArgs {
 
 impl Default for ServeArgs {
     fn default() -> Self {
-        Self { storage: StorageArgs::default(), listen: SocketAddr::from(([127, 0, 0, 1], 9090)) }
+        Self {
+            storage: StorageArgs::default(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+        }
     }
 }
 

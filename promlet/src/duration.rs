@@ -34,7 +34,8 @@ impl FromStr for Duration {
         if s == "0" {
             return Ok(Self(0));
         }
-        let bad = || format!("invalid duration {s:?}: expected a number and a unit, like 15d or 1h30m");
+        let bad =
+            || format!("invalid duration {s:?}: expected a number and a unit, like 15d or 1h30m");
         let mut rest = s;
         let mut total: i64 = 0;
         let mut next_unit = 0;
@@ -46,7 +47,9 @@ impl FromStr for Duration {
             let (unit, tail) = tail.split_at(unit_len);
             let idx = UNITS.iter().position(|(u, _)| *u == unit).ok_or_else(bad)?;
             if idx < next_unit {
-                return Err(format!("invalid duration {s:?}: units must go from largest to smallest"));
+                return Err(format!(
+                    "invalid duration {s:?}: units must go from largest to smallest"
+                ));
             }
             next_unit = idx + 1;
             let ms = UNITS.get(idx).map_or(0, |(_, ms)| *ms);

@@ -43,7 +43,9 @@ pub(crate) fn parse(input: &str) -> Result<Vec<Matcher>, String> {
         return Err(p.err("unexpected text after the selector"));
     }
     if out.iter().all(Matcher::matches_empty) {
-        return Err("a selector needs at least one matcher that does not match the empty string".into());
+        return Err(
+            "a selector needs at least one matcher that does not match the empty string".into(),
+        );
     }
     Ok(out)
 }
@@ -79,14 +81,21 @@ impl<'a> Cursor<'a> {
         let r = self.rest();
         let n = r
             .char_indices()
-            .find(|&(i, c)| !(c.is_ascii_alphabetic() || c == '_' || c == ':' || (i > 0 && c.is_ascii_digit())))
+            .find(|&(i, c)| {
+                !(c.is_ascii_alphabetic() || c == '_' || c == ':' || (i > 0 && c.is_ascii_digit()))
+            })
             .map_or(r.len(), |(i, _)| i);
         self.pos += n;
         r.get(..n).unwrap_or("")
     }
 
     fn op(&mut self) -> Option<MatchOp> {
-        for (tok, op) in [("=~", MatchOp::Regex), ("!~", MatchOp::NotRegex), ("!=", MatchOp::NotEqual), ("=", MatchOp::Equal)] {
+        for (tok, op) in [
+            ("=~", MatchOp::Regex),
+            ("!~", MatchOp::NotRegex),
+            ("!=", MatchOp::NotEqual),
+            ("=", MatchOp::Equal),
+        ] {
             if self.rest().starts_with(tok) {
                 self.pos += tok.len();
                 return Some(op);
@@ -96,8 +105,14 @@ impl<'a> Cursor<'a> {
     }
 
     fn string(&mut self) -> Result<String, String> {
-        let quote = self.rest().chars().next().filter(|c| *c == '"' || *c == '\'');
-        let Some(quote) = quote else { return Err(self.err("expected a quoted string")) };
+        let quote = self
+            .rest()
+            .chars()
+            .next()
+            .filter(|c| *c == '"' || *c == '\'');
+        let Some(quote) = quote else {
+            return Err(self.err("expected a quoted string"));
+        };
         self.pos += 1;
         let mut out = String::new();
         let mut chars = self.rest().chars();
@@ -129,15 +144,32 @@ mod tests {
     fn parses_names_and_matchers() {
         let m = parse(r#"up{job="node", instance=~"a.*" ,x!="1",y!~'z'}"#).unwrap();
         let shown: Vec<String> = m.iter().map(ToString::to_string).collect();
-        assert_eq!(shown, [r#"__name__="up""#, r#"job="node""#, r#"instance=~"a.*""#, r#"x!="1""#, r#"y!~"z""#]);
+        assert_eq!(
+            shown,
+            [
+                r#"__name__="up""#,
+                r#"job="node""#,
+                r#"instance=~"a.*""#,
+                r#"x!="1""#,
+                r#"y!~"z""#
+            ]
+        );
         assert_eq!(parse("up").unwrap().len(), 1);
     }
 
     #[test]
     fn errors_name_the_offset() {
         assert!(parse(r#"up{job=}"#).unwrap_err().contains("at byte 7"));
-        assert!(parse(r#"up{job="x""#).unwrap_err().contains("expected , or }"));
-        assert!(parse(r#"{job=""}"#).unwrap_err().contains("at least one matcher"));
+        assert!(
+            parse(r#"up{job="x""#)
+                .unwrap_err()
+                .contains("expected , or }")
+        );
+        assert!(
+            parse(r#"{job=""}"#)
+                .unwrap_err()
+                .contains("at least one matcher")
+        );
         assert!(parse(r#"up{job=~"a("}"#).unwrap_err().contains("a("));
     }
 }

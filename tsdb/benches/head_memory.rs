@@ -12,12 +12,19 @@ use tsdb::{Db, Options};
 
 fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     pages * 4096
 }
 
 fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// A node_exporter-like mix: half the series constant, 30 % counters in 0.01 steps (CPU
@@ -37,7 +44,10 @@ fn main() {
     let series = env_or("SERIES", 1_000_000);
     let samples = env_or("SAMPLES", 120);
     let dir = tempfile::tempdir().expect("tempdir");
-    let opts = Options { cache_bytes: 8 << 20, ..Options::default() };
+    let opts = Options {
+        cache_bytes: 8 << 20,
+        ..Options::default()
+    };
     let db = Db::open(dir.path(), opts).expect("open");
     let labels: Vec<Labels> = (0..series)
         .map(|i| {
@@ -68,8 +78,22 @@ fn main() {
     let elapsed = start.elapsed().as_secs_f64();
     let grown = rss_bytes().saturating_sub(base);
     let stats = db.stats();
-    println!("series {series}, samples per series {samples}, appended {}", stats.samples_appended);
-    println!("append rate {:.0} samples/s (including series creation)", stats.samples_appended as f64 / elapsed);
-    println!("resident memory growth {} bytes = {:.0} bytes per series", grown, grown as f64 / series as f64);
-    println!("head estimate {} bytes = {:.0} bytes per series", stats.head_bytes, stats.head_bytes as f64 / series as f64);
+    println!(
+        "series {series}, samples per series {samples}, appended {}",
+        stats.samples_appended
+    );
+    println!(
+        "append rate {:.0} samples/s (including series creation)",
+        stats.samples_appended as f64 / elapsed
+    );
+    println!(
+        "resident memory growth {} bytes = {:.0} bytes per series",
+        grown,
+        grown as f64 / series as f64
+    );
+    println!(
+        "head estimate {} bytes = {:.0} bytes per series",
+        stats.head_bytes,
+        stats.head_bytes as f64 / series as f64
+    );
 }

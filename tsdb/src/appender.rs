@@ -27,24 +27,32 @@ pub struct DbAppender<'a> {
 
 impl Appendable for Db {
     fn appender(&self) -> Box<dyn Appender + '_> {
-        Box::new(DbAppender { db: self, pending: Vec::new(), newest: HashMap::new() })
+        Box::new(DbAppender {
+            db: self,
+            pending: Vec::new(),
+            newest: HashMap::new(),
+        })
     }
 }
 
 impl Db {
     /// Finds or creates the head slot of a series.
     fn resolve(&self, st: &mut State, series: Option<SeriesRef>, labels: &Labels) -> Result<u32> {
-        if let Some(r) = series {
-            if (r.0 as usize) < st.head.len() {
-                return Ok(r.0 as u32);
-            }
+        if let Some(r) = series
+            && (r.0 as usize) < st.head.len()
+        {
+            return Ok(r.0 as u32);
         }
         if let Some(slot) = st.head.find(labels) {
             return Ok(slot);
         }
         if labels.is_empty() {
             let reason = "a series needs at least one label";
-            return Err(model::Error::InvalidLabels { labels: "{}".into(), reason }.into());
+            return Err(model::Error::InvalidLabels {
+                labels: "{}".into(),
+                reason,
+            }
+            .into());
         }
         let id = match self.store.lookup(labels)? {
             Some(id) => id,
@@ -75,7 +83,9 @@ fn check(newest: Option<(Timestamp, u64)>, t: Timestamp, v: f64) -> model::Resul
 }
 
 fn committed_newest(head: &Head, slot: u32) -> Option<(Timestamp, u64)> {
-    head.get(slot).filter(|s| s.last_t > i64::MIN).map(|s| (s.last_t, s.last_v_bits))
+    head.get(slot)
+        .filter(|s| s.last_t > i64::MIN)
+        .map(|s| (s.last_t, s.last_v_bits))
 }
 
 impl DbAppender<'_> {
@@ -98,11 +108,19 @@ impl DbAppender<'_> {
         v: f64,
     ) -> Result<SeriesRef> {
         let mut st = self.db.state.lock();
-        if self.db.cutoff_at(st.head.max_t).is_some_and(|cutoff| t < cutoff) {
+        if self
+            .db
+            .cutoff_at(st.head.max_t)
+            .is_some_and(|cutoff| t < cutoff)
+        {
             return Err(model::Error::OutOfBounds.into());
         }
         let slot = self.db.resolve(&mut st, series, labels)?;
-        let newest = self.newest.get(&slot).copied().or_else(|| committed_newest(&st.head, slot));
+        let newest = self
+            .newest
+            .get(&slot)
+            .copied()
+            .or_else(|| committed_newest(&st.head, slot));
         drop(st);
         if check(newest, t, v)? {
             self.pending.push((slot, t, v));
@@ -124,7 +142,10 @@ impl DbAppender<'_> {
         let mut last: HashMap<u32, (Timestamp, u64)> = HashMap::new();
         let mut accepted = Vec::with_capacity(self.pending.len());
         for &(slot, t, v) in &self.pending {
-            let newest = last.get(&slot).copied().or_else(|| committed_newest(head, slot));
+            let newest = last
+                .get(&slot)
+                .copied()
+                .or_else(|| committed_newest(head, slot));
             match check(newest, t, v) {
                 Ok(true) => {
                     last.insert(slot, (t, v.to_bits()));
@@ -150,7 +171,9 @@ impl DbAppender<'_> {
         for &(slot, _, t, v) in &accepted {
             apply(head, &db.opts, slot, t, v, segment);
         }
-        db.counters.samples_appended.fetch_add(accepted.len() as u64, Ordering::Relaxed);
+        db.counters
+            .samples_appended
+            .fetch_add(accepted.len() as u64, Ordering::Relaxed);
         if rotated {
             head.seal_older_than(head.max_t.saturating_sub(db.opts.chunk_max_age_ms));
         }
@@ -167,7 +190,9 @@ impl DbAppender<'_> {
 fn apply(head: &mut Head, opts: &crate::Options, slot: u32, t: Timestamp, v: f64, segment: u32) {
     let needs_seal = head.get(slot).is_some_and(|s| {
         s.chunk.len() >= opts.chunk_max_samples
-            || s.chunk.first_t().is_some_and(|f| opts.partition_start(f) != opts.partition_start(t))
+            || s.chunk
+                .first_t()
+                .is_some_and(|f| opts.partition_start(f) != opts.partition_start(t))
     });
     if needs_seal {
         head.seal(slot);
@@ -190,7 +215,9 @@ impl Db {
         if st.head.unpersisted.is_empty() {
             return Ok(());
         }
-        let cutoff = self.cutoff_at(st.head.max_t).map(|c| self.opts.partition_start(c));
+        let cutoff = self
+            .cutoff_at(st.head.max_t)
+            .map(|c| self.opts.partition_start(c));
         let chunks: Vec<_> = st
             .head
             .unpersisted
@@ -198,15 +225,22 @@ impl Db {
             .filter(|u| cutoff.is_none_or(|c| u.maxt >= c))
             .map(|u| (u.id, u.mint, u.bytes.clone()))
             .collect();
-        if let Err(e) = self.store.write_chunks(&chunks, |t| self.opts.partition_start(t)) {
-            self.counters.persist_failures.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = self
+            .store
+            .write_chunks(&chunks, |t| self.opts.partition_start(t))
+        {
+            self.counters
+                .persist_failures
+                .fetch_add(1, Ordering::Relaxed);
             tracing::error!(error = %e, chunks = chunks.len(), "tsdb: writing sealed chunks failed; will retry");
             return Ok(());
         }
         let sealed: Vec<(SeriesId, Timestamp)> =
             st.head.unpersisted.iter().map(|u| (u.id, u.maxt)).collect();
         st.head.unpersisted.clear();
-        self.counters.chunks_sealed.fetch_add(sealed.len() as u64, Ordering::Relaxed);
+        self.counters
+            .chunks_sealed
+            .fetch_add(sealed.len() as u64, Ordering::Relaxed);
         let mut payload = Vec::new();
         wal::encode_sealed(&sealed, &mut payload);
         st.wal.log(&payload)?;
@@ -245,7 +279,10 @@ impl Appender for DbAppender<'_> {
             return Ok(());
         }
         self.try_commit().map_err(|e| {
-            self.db.counters.append_failures.fetch_add(1, Ordering::Relaxed);
+            self.db
+                .counters
+                .append_failures
+                .fetch_add(1, Ordering::Relaxed);
             e.into()
         })
     }

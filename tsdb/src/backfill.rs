@@ -68,9 +68,18 @@ impl Db {
         Ok(stats)
     }
 
-    fn backfill_id(&self, labels: &Labels, new_series: &mut Vec<(SeriesId, Labels)>) -> Result<SeriesId> {
+    fn backfill_id(
+        &self,
+        labels: &Labels,
+        new_series: &mut Vec<(SeriesId, Labels)>,
+    ) -> Result<SeriesId> {
         let mut st = self.state.lock();
-        if let Some(id) = st.head.find(labels).and_then(|slot| st.head.get(slot)).map(|s| s.id) {
+        if let Some(id) = st
+            .head
+            .find(labels)
+            .and_then(|slot| st.head.get(slot))
+            .map(|s| s.id)
+        {
             return Ok(id);
         }
         if let Some(id) = self.store.lookup(labels)? {
@@ -92,7 +101,8 @@ impl Db {
     ) -> Result<()> {
         self.store.ingest_series(new_series)?;
         new_series.clear();
-        self.store.ingest_chunks(chunks, |t| self.opts.partition_start(t))
+        self.store
+            .ingest_chunks(chunks, |t| self.opts.partition_start(t))
     }
 
     /// Splits sorted samples into chunks that hold at most `chunk_max_samples` and never cross

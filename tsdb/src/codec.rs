@@ -229,7 +229,10 @@ mod tests {
         let k = postings_key("job", "api", 42);
         assert_eq!(id_from_postings_key(&k), Some(42));
         assert!(k.starts_with(&pair_key("job", "api")));
-        assert_eq!(parse_pair_key(&pair_key("job", "api")), Some(("job", "api")));
+        assert_eq!(
+            parse_pair_key(&pair_key("job", "api")),
+            Some(("job", "api"))
+        );
         // A name that is a prefix of another must not share its prefix.
         assert!(!pair_key("jobs", "x").starts_with(&name_prefix("job")));
     }

@@ -119,8 +119,11 @@ impl Db {
     /// # Errors
     /// A store error.
     pub fn apply_retention(&self) -> Result<usize> {
-        let Some(cutoff) = self.retention_cutoff() else { return Ok(0) };
-        self.store.drop_partitions_before(cutoff, self.opts.partition_ms)
+        let Some(cutoff) = self.retention_cutoff() else {
+            return Ok(0);
+        };
+        self.store
+            .drop_partitions_before(cutoff, self.opts.partition_ms)
     }
 
     /// Samples before this time are out of bounds; `None` when retention is off or no data.
@@ -168,7 +171,11 @@ impl Db {
     pub fn stats(&self) -> Stats {
         let (head_series, head_bytes, max_t) = {
             let st = self.state.lock();
-            (st.head.len() as u64, st.head.heap_bytes() as u64, st.head.max_t)
+            (
+                st.head.len() as u64,
+                st.head.heap_bytes() as u64,
+                st.head.max_t,
+            )
         };
         let c = &self.counters;
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
@@ -189,7 +196,10 @@ impl Db {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("dir", &self.dir).field("opts", &self.opts).finish_non_exhaustive()
+        f.debug_struct("Db")
+            .field("dir", &self.dir)
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
     }
 }
 
@@ -206,11 +216,17 @@ fn check_or_write_version(dir: &Path) -> Result<()> {
     match fs::read_to_string(&path) {
         Ok(text) => {
             let found = text.trim();
-            let ok = found.strip_prefix(VERSION_PREFIX).and_then(|v| v.parse::<u32>().ok());
+            let ok = found
+                .strip_prefix(VERSION_PREFIX)
+                .and_then(|v| v.parse::<u32>().ok());
             if ok == Some(FORMAT_VERSION) {
                 return Ok(());
             }
-            Err(Error::VersionMismatch { path, found: found.into(), expected: FORMAT_VERSION })
+            Err(Error::VersionMismatch {
+                path,
+                found: found.into(),
+                expected: FORMAT_VERSION,
+            })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
@@ -256,7 +272,9 @@ fn replay_wal(wal_dir: &Path, store: &Store, head: &mut Head) -> Result<()> {
             }
             Record::Sealed(sealed) => {
                 for (id, maxt) in sealed {
-                    let Some(slot) = head.slot_of_id(id) else { continue };
+                    let Some(slot) = head.slot_of_id(id) else {
+                        continue;
+                    };
                     if let Some(s) = head.get_mut(slot) {
                         drop_persisted(&mut s.chunk, maxt);
                     }
@@ -283,7 +301,14 @@ fn drop_persisted(chunk: &mut chunkenc::XorChunk, maxt: Timestamp) {
     *chunk = fresh;
 }
 
-fn replay_sample(store: &Store, head: &mut Head, segment: u32, id: SeriesId, t: Timestamp, v: f64) -> Result<()> {
+fn replay_sample(
+    store: &Store,
+    head: &mut Head,
+    segment: u32,
+    id: SeriesId,
+    t: Timestamp,
+    v: f64,
+) -> Result<()> {
     let slot = match head.slot_of_id(id) {
         Some(slot) => slot,
         None => {
@@ -294,7 +319,9 @@ fn replay_sample(store: &Store, head: &mut Head, segment: u32, id: SeriesId, t: 
             head.insert(id, &labels, segment)
         }
     };
-    let Some(s) = head.get_mut(slot) else { return Ok(()) };
+    let Some(s) = head.get_mut(slot) else {
+        return Ok(());
+    };
     if t <= s.last_t {
         return Ok(());
     }
@@ -311,7 +338,9 @@ fn replay_sample(store: &Store, head: &mut Head, segment: u32, id: SeriesId, t: 
 /// Bytes allocated on disk under `dir` (like `du`): sparse files count what they use.
 pub fn dir_disk_bytes(dir: &Path) -> u64 {
     use std::os::unix::fs::MetadataExt;
-    let Ok(entries) = fs::read_dir(dir) else { return 0 };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
     entries
         .flatten()
         .map(|e| match e.metadata() {

@@ -88,7 +88,11 @@ fn hash_ids(hasher: &hashbrown::DefaultHashBuilder, ids: &[u32]) -> u64 {
 
 impl Head {
     pub(crate) fn new(next_id: SeriesId) -> Self {
-        Self { max_t: i64::MIN, next_id, ..Self::default() }
+        Self {
+            max_t: i64::MIN,
+            next_id,
+            ..Self::default()
+        }
     }
 
     /// Number of series held.
@@ -118,7 +122,9 @@ impl Head {
         let hash = hash_ids(&self.hasher, &ids);
         let series = &self.series;
         self.by_labels
-            .find(hash, |&slot| series.get(slot as usize).is_some_and(|s| *s.labels == *ids))
+            .find(hash, |&slot| {
+                series.get(slot as usize).is_some_and(|s| *s.labels == *ids)
+            })
             .copied()
     }
 
@@ -141,7 +147,9 @@ impl Head {
         });
         let (series, hasher) = (&self.series, &self.hasher);
         self.by_labels.insert_unique(hash, slot, |&s| {
-            series.get(s as usize).map_or(0, |m| hash_ids(hasher, &m.labels))
+            series
+                .get(s as usize)
+                .map_or(0, |m| hash_ids(hasher, &m.labels))
         });
         self.by_id.insert(id, slot);
         self.next_id = self.next_id.max(id + 1);
@@ -150,17 +158,22 @@ impl Head {
 
     /// The labels of the series in `slot`.
     pub(crate) fn labels(&self, slot: u32) -> Labels {
-        let Some(s) = self.series.get(slot as usize) else { return Labels::empty() };
-        let pairs = s.labels.chunks_exact(2).map(|p| {
-            Label::new(self.symbols.resolve(p[0]), self.symbols.resolve(p[1]))
-        });
+        let Some(s) = self.series.get(slot as usize) else {
+            return Labels::empty();
+        };
+        let pairs = s
+            .labels
+            .chunks_exact(2)
+            .map(|p| Label::new(self.symbols.resolve(p[0]), self.symbols.resolve(p[1])));
         // The ids were interned from a valid label set, so it stays valid.
         Labels::new(pairs.collect()).unwrap_or_default()
     }
 
     /// Seals the open chunk of `slot` (if it has samples) into an [`Unpersisted`] entry.
     pub(crate) fn seal(&mut self, slot: u32) {
-        let Some(s) = self.series.get_mut(slot as usize) else { return };
+        let Some(s) = self.series.get_mut(slot as usize) else {
+            return;
+        };
         if s.chunk.is_empty() {
             return;
         }
@@ -168,7 +181,9 @@ impl Head {
         s.chunk.decode_into(&mut samples);
         let chunk = std::mem::take(&mut s.chunk);
         drop(chunk);
-        let (Some(first), Some(last)) = (samples.first(), samples.last()) else { return };
+        let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+            return;
+        };
         let mut bytes = Vec::new();
         chunkenc::encode_sealed(&samples, &mut bytes);
         self.unpersisted.push(Unpersisted {
@@ -184,7 +199,10 @@ impl Head {
     pub(crate) fn seal_older_than(&mut self, before: Timestamp) -> usize {
         let stale: Vec<u32> = (0..self.series.len() as u32)
             .filter(|&i| {
-                self.series.get(i as usize).and_then(|s| s.chunk.first_t()).is_some_and(|t| t < before)
+                self.series
+                    .get(i as usize)
+                    .and_then(|s| s.chunk.first_t())
+                    .is_some_and(|t| t < before)
             })
             .collect();
         for &slot in &stale {
@@ -195,20 +213,38 @@ impl Head {
 
     /// The oldest WAL segment still needed: by an open chunk or an unpersisted sealed chunk.
     pub(crate) fn oldest_needed_segment(&self, current: u32) -> u32 {
-        let open = self.series.iter().filter(|s| !s.chunk.is_empty()).map(|s| s.chunk_segment);
+        let open = self
+            .series
+            .iter()
+            .filter(|s| !s.chunk.is_empty())
+            .map(|s| s.chunk_segment);
         let sealed = self.unpersisted.iter().map(|u| u.segment);
         open.chain(sealed).min().unwrap_or(current).min(current)
     }
 
     /// Samples of series `id` held only in memory (open and unpersisted chunks), within
     /// `[mint, maxt]`, appended to `out` unordered.
-    pub(crate) fn samples_of(&self, id: SeriesId, mint: Timestamp, maxt: Timestamp, out: &mut Vec<Sample>) {
+    pub(crate) fn samples_of(
+        &self,
+        id: SeriesId,
+        mint: Timestamp,
+        maxt: Timestamp,
+        out: &mut Vec<Sample>,
+    ) {
         let start = out.len();
-        for u in self.unpersisted.iter().filter(|u| u.id == id && u.maxt >= mint && u.mint <= maxt) {
+        for u in self
+            .unpersisted
+            .iter()
+            .filter(|u| u.id == id && u.maxt >= mint && u.mint <= maxt)
+        {
             // The bytes were encoded by this process from valid samples.
             let _ = chunkenc::decode_sealed(&u.bytes, out);
         }
-        if let Some(s) = self.by_id.get(&id).and_then(|&slot| self.series.get(slot as usize)) {
+        if let Some(s) = self
+            .by_id
+            .get(&id)
+            .and_then(|&slot| self.series.get(slot as usize))
+        {
             s.chunk.decode_into(out);
         }
         let mut i = start;

@@ -46,7 +46,12 @@ impl Db {
         let mut partitions = Vec::new();
         let mut range: Option<(Timestamp, Timestamp)> = None;
         for start in self.store.partition_starts() {
-            let mut p = PartitionCensus { start, chunks: 0, samples: 0, chunk_bytes: 0 };
+            let mut p = PartitionCensus {
+                start,
+                chunks: 0,
+                samples: 0,
+                chunk_bytes: 0,
+            };
             for (id, mint, bytes) in self.store.partition_chunks(start)? {
                 let meta = chunkenc::sealed_meta(&bytes).map_err(|e| Error::Corrupt {
                     what: "chunk",
@@ -86,7 +91,11 @@ impl Db {
     }
 }
 
-fn widen(r: Option<(Timestamp, Timestamp)>, lo: Timestamp, hi: Timestamp) -> (Timestamp, Timestamp) {
+fn widen(
+    r: Option<(Timestamp, Timestamp)>,
+    lo: Timestamp,
+    hi: Timestamp,
+) -> (Timestamp, Timestamp) {
     match r {
         None => (lo, hi),
         Some((a, b)) => (a.min(lo), b.max(hi)),

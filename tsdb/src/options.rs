@@ -22,7 +22,9 @@ impl std::str::FromStr for FsyncPolicy {
         match s {
             "never" => Ok(Self::Never),
             "always" => Ok(Self::Always),
-            other => Err(format!("unknown fsync policy {other:?}, expected never or always")),
+            other => Err(format!(
+                "unknown fsync policy {other:?}, expected never or always"
+            )),
         }
     }
 }
@@ -69,7 +71,12 @@ impl Options {
     /// # Errors
     /// [`Error::InvalidOption`] naming the option.
     pub fn validate(&self) -> Result<()> {
-        let bad = |name, reason: &str| Err(Error::InvalidOption { name, reason: reason.into() });
+        let bad = |name, reason: &str| {
+            Err(Error::InvalidOption {
+                name,
+                reason: reason.into(),
+            })
+        };
         if self.partition_ms < 60_000 {
             return bad("partition_ms", "must be at least one minute");
         }

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use model::{Labels, Matcher, Querier, Queryable, Sample, SelectHints, Series, SeriesSet, Timestamp};
+use model::{
+    Labels, Matcher, Querier, Queryable, Sample, SelectHints, Series, SeriesSet, Timestamp,
+};
 
 use crate::codec::SeriesId;
 use crate::db::Db;
@@ -17,7 +19,11 @@ pub struct DbQuerier<'a> {
 
 impl Queryable for Db {
     fn querier(&self, mint: Timestamp, maxt: Timestamp) -> model::Result<Box<dyn Querier + '_>> {
-        Ok(Box::new(DbQuerier { db: self, mint, maxt }))
+        Ok(Box::new(DbQuerier {
+            db: self,
+            mint,
+            maxt,
+        }))
     }
 }
 
@@ -26,9 +32,17 @@ impl Db {
     ///
     /// The head is read before the store: a chunk sealed in between is then seen twice, never
     /// missed, and the merge drops the duplicate timestamps.
-    pub(crate) fn series_samples(&self, id: SeriesId, mint: Timestamp, maxt: Timestamp) -> Result<Vec<Sample>> {
+    pub(crate) fn series_samples(
+        &self,
+        id: SeriesId,
+        mint: Timestamp,
+        maxt: Timestamp,
+    ) -> Result<Vec<Sample>> {
         let mut head_part = Vec::new();
-        self.state.lock().head.samples_of(id, mint, maxt, &mut head_part);
+        self.state
+            .lock()
+            .head
+            .samples_of(id, mint, maxt, &mut head_part);
         let mut out = Vec::new();
         for (cmint, bytes) in self.store.chunks(id, mint, maxt, self.opts.partition_ms)? {
             let before = out.len();
@@ -38,7 +52,8 @@ impl Db {
                 offset: 0,
                 reason: format!("series {id} chunk at {cmint}: {e}"),
             })?;
-            if out.get(before).is_some_and(|s| s.t > maxt) || out.last().is_some_and(|s| s.t < mint) {
+            if out.get(before).is_some_and(|s| s.t > maxt) || out.last().is_some_and(|s| s.t < mint)
+            {
                 out.truncate(before);
             }
         }
@@ -66,7 +81,10 @@ impl DbQuerier<'_> {
         for id in index::select_ids(&self.db.store, matchers)? {
             let samples = self.db.series_samples(id, self.mint, self.maxt)?;
             if !samples.is_empty() {
-                out.push(Series { labels: self.db.series_labels(id)?, samples });
+                out.push(Series {
+                    labels: self.db.series_labels(id)?,
+                    samples,
+                });
             }
         }
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
@@ -84,7 +102,10 @@ impl Querier for DbQuerier<'_> {
             self.db.store.names()?.into_iter().collect()
         } else {
             let series = self.matching(matchers)?;
-            series.iter().flat_map(|s| s.labels.iter().map(|l| l.name.to_string())).collect()
+            series
+                .iter()
+                .flat_map(|s| s.labels.iter().map(|l| l.name.to_string()))
+                .collect()
         };
         Ok(names.into_iter().collect())
     }
@@ -94,7 +115,10 @@ impl Querier for DbQuerier<'_> {
             self.db.store.values(name)?.into_iter().collect()
         } else {
             let series = self.matching(matchers)?;
-            series.iter().filter_map(|s| s.labels.get(name).map(str::to_string)).collect()
+            series
+                .iter()
+                .filter_map(|s| s.labels.get(name).map(str::to_string))
+                .collect()
         };
         Ok(values.into_iter().collect())
     }

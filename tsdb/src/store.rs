@@ -86,8 +86,12 @@ impl Store {
         let mut partitions = BTreeMap::new();
         for name in db.list_keyspace_names() {
             let name: &str = &name;
-            let Some(start) = name.strip_prefix(PARTITION_PREFIX) else { continue };
-            let Ok(start) = start.parse::<Timestamp>() else { continue };
+            let Some(start) = name.strip_prefix(PARTITION_PREFIX) else {
+                continue;
+            };
+            let Ok(start) = start.parse::<Timestamp>() else {
+                continue;
+            };
             partitions.insert(start, db.keyspace(name, chunk_options)?);
         }
         let partitions = RwLock::new(partitions);
@@ -152,7 +156,9 @@ impl Store {
 
     /// The labels of series `id`.
     pub(crate) fn labels(&self, id: SeriesId) -> Result<Option<Labels>> {
-        let Some(v) = self.series.get(id.to_be_bytes())? else { return Ok(None) };
+        let Some(v) = self.series.get(id.to_be_bytes())? else {
+            return Ok(None);
+        };
         let labels = codec::decode_labels(&mut Reader::new(&v))
             .map_err(|off| self.corrupt("series entry", off))?;
         Ok(Some(labels))
@@ -223,8 +229,14 @@ impl Store {
         let mut e = self.series_entries(series);
         e.series.sort();
         e.series.dedup_by(|a, b| a.0 == b.0);
-        ingest(&self.series, e.series.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))?;
-        for (ks, keys) in [(&self.hashes, &mut e.hash_keys), (&self.postings, &mut e.postings)] {
+        ingest(
+            &self.series,
+            e.series.iter().map(|(k, v)| (k.as_slice(), v.as_slice())),
+        )?;
+        for (ks, keys) in [
+            (&self.hashes, &mut e.hash_keys),
+            (&self.postings, &mut e.postings),
+        ] {
             keys.sort();
             keys.dedup();
             ingest(ks, keys.iter().map(|k| (k.as_slice(), &[][..])))?;
@@ -254,7 +266,9 @@ impl Store {
         if let Some(ks) = parts.get(&start) {
             return Ok(ks.clone());
         }
-        let ks = self.db.keyspace(&format!("{PARTITION_PREFIX}{start}"), chunk_options)?;
+        let ks = self
+            .db
+            .keyspace(&format!("{PARTITION_PREFIX}{start}"), chunk_options)?;
         parts.insert(start, ks.clone());
         Ok(ks)
     }
@@ -365,7 +379,11 @@ impl Store {
         for kv in self.values.prefix(b"n") {
             let k = kv.key()?;
             let mut r = Reader::new(k.get(1..).unwrap_or_default());
-            out.push(r.str().map_err(|o| self.corrupt("label name", o))?.to_string());
+            out.push(
+                r.str()
+                    .map_err(|o| self.corrupt("label name", o))?
+                    .to_string(),
+            );
         }
         Ok(out)
     }
@@ -394,7 +412,9 @@ impl Store {
         &self,
         start: Timestamp,
     ) -> Result<Vec<(SeriesId, Timestamp, fjall::Slice)>> {
-        let Some(ks) = self.partitions.read().get(&start).cloned() else { return Ok(vec![]) };
+        let Some(ks) = self.partitions.read().get(&start).cloned() else {
+            return Ok(vec![]);
+        };
         let mut out = Vec::new();
         for kv in ks.iter() {
             let (k, v) = kv.into_inner()?;
@@ -407,7 +427,11 @@ impl Store {
 
     /// Drops every partition that ends at or before `cutoff`; returns how many were dropped.
     /// Their files are deleted once no reader holds them.
-    pub(crate) fn drop_partitions_before(&self, cutoff: Timestamp, partition_ms: i64) -> Result<usize> {
+    pub(crate) fn drop_partitions_before(
+        &self,
+        cutoff: Timestamp,
+        partition_ms: i64,
+    ) -> Result<usize> {
         let doomed: Vec<(Timestamp, Keyspace)> = {
             let mut parts = self.partitions.write();
             let starts: Vec<Timestamp> = parts
@@ -415,7 +439,10 @@ impl Store {
                 .copied()
                 .filter(|s| s.saturating_add(partition_ms) <= cutoff)
                 .collect();
-            starts.iter().filter_map(|s| parts.remove(s).map(|ks| (*s, ks))).collect()
+            starts
+                .iter()
+                .filter_map(|s| parts.remove(s).map(|ks| (*s, ks)))
+                .collect()
         };
         let n = doomed.len();
         for (start, ks) in doomed {
@@ -427,7 +454,11 @@ impl Store {
 
     /// Forces the key-value store's journal to disk.
     pub(crate) fn persist(&self, sync: bool) -> Result<()> {
-        let mode = if sync { PersistMode::SyncAll } else { PersistMode::Buffer };
+        let mode = if sync {
+            PersistMode::SyncAll
+        } else {
+            PersistMode::Buffer
+        };
         self.db.persist(mode)?;
         Ok(())
     }

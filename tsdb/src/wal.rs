@@ -138,7 +138,11 @@ pub(crate) fn segments(dir: &Path) -> Result<Vec<u32>> {
     let entries = fs::read_dir(dir).map_err(|e| Error::io("read directory", dir, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io("read directory", dir, e))?;
-        if let Some(n) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) {
+        if let Some(n) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        {
             out.push(n);
         }
     }
@@ -179,13 +183,19 @@ impl Wal {
             rotated = true;
         }
         self.frame.clear();
-        self.frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        self.frame.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+        self.frame
+            .extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        self.frame
+            .extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
         self.frame.extend_from_slice(payload);
         let path = || segment_path(&self.dir, self.segment);
-        self.file.write_all(&self.frame).map_err(|e| Error::io("write", path(), e))?;
+        self.file
+            .write_all(&self.frame)
+            .map_err(|e| Error::io("write", path(), e))?;
         if self.fsync == FsyncPolicy::Always {
-            self.file.sync_data().map_err(|e| Error::io("fdatasync", path(), e))?;
+            self.file
+                .sync_data()
+                .map_err(|e| Error::io("fdatasync", path(), e))?;
         }
         self.segment_len += self.frame.len() as u64;
         Ok(rotated)
@@ -202,7 +212,9 @@ impl Wal {
     /// Forces the current segment to stable storage.
     pub(crate) fn sync(&self) -> Result<()> {
         let path = segment_path(&self.dir, self.segment);
-        self.file.sync_data().map_err(|e| Error::io("fdatasync", path, e))
+        self.file
+            .sync_data()
+            .map_err(|e| Error::io("fdatasync", path, e))
     }
 
     /// Deletes every segment numbered below `keep_from`.
@@ -227,7 +239,8 @@ fn create_segment(dir: &Path, n: u32) -> Result<File> {
     let mut header = [0u8; HEADER_LEN];
     header[..4].copy_from_slice(MAGIC);
     header[4] = VERSION;
-    f.write_all(&header).map_err(|e| Error::io("write", &path, e))?;
+    f.write_all(&header)
+        .map_err(|e| Error::io("write", &path, e))?;
     Ok(f)
 }
 
@@ -251,11 +264,20 @@ pub(crate) fn replay(dir: &Path, mut visit: impl FnMut(u32, Record) -> Result<()
             Err(SegmentError::Visit(e)) => return Err(e),
             Err(SegmentError::Damage { offset, reason }) if last => {
                 tracing::warn!(segment = %path.display(), offset, reason, "wal: cutting off torn tail");
-                let f = OpenOptions::new().write(true).open(&path).map_err(|e| Error::io("open", &path, e))?;
-                f.set_len(offset as u64).map_err(|e| Error::io("truncate", &path, e))?;
+                let f = OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .map_err(|e| Error::io("open", &path, e))?;
+                f.set_len(offset as u64)
+                    .map_err(|e| Error::io("truncate", &path, e))?;
             }
             Err(SegmentError::Damage { offset, reason }) => {
-                return Err(Error::Corrupt { what: "wal record", path, offset: offset as u64, reason });
+                return Err(Error::Corrupt {
+                    what: "wal record",
+                    path,
+                    offset: offset as u64,
+                    reason,
+                });
             }
         }
     }
@@ -267,22 +289,33 @@ enum SegmentError {
     Visit(Error),
 }
 
-fn replay_segment(data: &[u8], mut visit: impl FnMut(Record) -> Result<()>) -> Result<(), SegmentError> {
-    let damage = |offset, reason: &str| SegmentError::Damage { offset, reason: reason.into() };
-    let header = data.get(..HEADER_LEN).ok_or_else(|| damage(0, "short header"))?;
+fn replay_segment(
+    data: &[u8],
+    mut visit: impl FnMut(Record) -> Result<()>,
+) -> Result<(), SegmentError> {
+    let damage = |offset, reason: &str| SegmentError::Damage {
+        offset,
+        reason: reason.into(),
+    };
+    let header = data
+        .get(..HEADER_LEN)
+        .ok_or_else(|| damage(0, "short header"))?;
     if &header[..4] != MAGIC || header[4] != VERSION {
         return Err(damage(0, "bad magic or version"));
     }
     let mut pos = HEADER_LEN;
     while pos < data.len() {
-        let frame = data.get(pos..pos + 8).ok_or_else(|| damage(pos, "truncated frame header"))?;
+        let frame = data
+            .get(pos..pos + 8)
+            .ok_or_else(|| damage(pos, "truncated frame header"))?;
         let len = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]) as usize;
         let crc = u32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);
         if len > MAX_RECORD {
             return Err(damage(pos, "record length out of range"));
         }
-        let payload =
-            data.get(pos + 8..pos + 8 + len).ok_or_else(|| damage(pos, "truncated record"))?;
+        let payload = data
+            .get(pos + 8..pos + 8 + len)
+            .ok_or_else(|| damage(pos, "truncated record"))?;
         if crc32fast::hash(payload) != crc {
             return Err(damage(pos, "checksum mismatch"));
         }
@@ -350,7 +383,10 @@ mod tests {
         // A torn write: the last record loses its final bytes.
         fs::write(&seg, &full[..full.len() - 3]).unwrap();
         assert_eq!(read_all(dir.path()).unwrap().len(), 2);
-        assert!(fs::read(&seg).unwrap().len() < full.len() - 3, "tail was truncated");
+        assert!(
+            fs::read(&seg).unwrap().len() < full.len() - 3,
+            "tail was truncated"
+        );
 
         // The same damage in a segment that is not the newest is reported, not skipped.
         let mut bad = full.clone();
@@ -358,7 +394,10 @@ mod tests {
         fs::write(&seg, &bad).unwrap();
         Wal::open(dir.path(), 1 << 20, FsyncPolicy::Never).unwrap();
         let err = read_all(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("00000001") && err.contains("checksum"), "{err}");
+        assert!(
+            err.contains("00000001") && err.contains("checksum"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! ```
 //!
 //! The encoder picks CONST_* when every value has the same bits, else DECIMAL when all but a
-//! few values (at most n/8, e.g. a staleness marker) convert exactly at one exponent, unless
+//! few values (at most max(1, n/8), e.g. a staleness marker) convert exactly at one exponent, unless
 //! XOR comes out smaller; XOR otherwise. All decoding is bit-exact, NaN payloads included.
 
 use super::decimal::{self, Decimal, MAX_E, MIN_E};

@@ -11,7 +11,11 @@ use crate::selector;
 pub(crate) fn run(args: DumpArgs) -> Result<()> {
     let matchers = match &args.selector {
         Some(s) => selector::parse(s).map_err(anyhow::Error::msg)?,
-        None => vec![Matcher::new(model::MatchOp::Regex, model::METRIC_NAME, ".*")?],
+        None => vec![Matcher::new(
+            model::MatchOp::Regex,
+            model::METRIC_NAME,
+            ".*",
+        )?],
     };
     let db = super::open_db(&args.storage)?;
     let querier = db.querier(i64::MIN, i64::MAX)?;
@@ -57,7 +61,11 @@ fn write_openmetrics(out: &mut impl Write, s: &Series) -> std::io::Result<()> {
         .filter(|l| &*l.name != model::METRIC_NAME)
         .map(|l| format!("{}=\"{}\"", l.name, escape(&l.value)))
         .collect();
-    let labels = if rest.is_empty() { String::new() } else { format!("{{{}}}", rest.join(",")) };
+    let labels = if rest.is_empty() {
+        String::new()
+    } else {
+        format!("{{{}}}", rest.join(","))
+    };
     for p in &s.samples {
         let secs = p.t.div_euclid(1000);
         let ms = p.t.rem_euclid(1000);
@@ -67,7 +75,9 @@ fn write_openmetrics(out: &mut impl Write, s: &Series) -> std::io::Result<()> {
 }
 
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// Shortest text that parses back to the same float; `NaN`, `+Inf`, `-Inf` as Prometheus.

@@ -19,7 +19,10 @@ pub(crate) fn run(args: ImportArgs) -> Result<()> {
     let started = Instant::now();
     let path = args.file.display().to_string();
     let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {path}"))?;
-    let bar = progress_bar(text.bytes().filter(|&b| b == b'\n').count() as u64, "parsing");
+    let bar = progress_bar(
+        text.bytes().filter(|&b| b == b'\n').count() as u64,
+        "parsing",
+    );
     let series = parse(&text, &path, &bar)?;
     bar.finish_and_clear();
     let total: u64 = series.iter().map(|(_, s)| s.len() as u64).sum();
@@ -60,13 +63,17 @@ fn parse(text: &str, path: &str, bar: &ProgressBar) -> Result<Vec<(Labels, Vec<S
     let mut series: Vec<Collected> = Vec::new();
     let mut key = String::new();
     for entry in Parser::new(text, Format::OpenMetrics) {
-        let entry = entry.with_context(|| format!("{path}"))?;
+        let entry = entry.with_context(|| path.to_string())?;
         let Entry::Sample(s) = entry else { continue };
         if s.line % 65_536 == 0 {
             bar.set_position(s.line as u64);
         }
         let Some(t) = s.timestamp_ms else {
-            bail!("{path}: line {}: sample of {} has no timestamp; import needs one on every sample", s.line, s.name);
+            bail!(
+                "{path}: line {}: sample of {} has no timestamp; import needs one on every sample",
+                s.line,
+                s.name
+            );
         };
         series_key(&s, &mut key);
         let slot = match index.get(key.as_str()) {
@@ -81,7 +88,10 @@ fn parse(text: &str, path: &str, bar: &ProgressBar) -> Result<Vec<(Labels, Vec<S
             samples.push((t, s.value, s.line));
         }
     }
-    series.into_iter().map(|(labels, samples)| finish_series(labels, samples, path)).collect()
+    series
+        .into_iter()
+        .map(|(labels, samples)| finish_series(labels, samples, path))
+        .collect()
 }
 
 fn series_key(s: &SampleLine<'_>, key: &mut String) {
@@ -103,18 +113,24 @@ fn labels_of(s: &SampleLine<'_>, path: &str) -> Result<Labels> {
 
 /// Sorts one series by time; the same timestamp twice is accepted when the value is the same
 /// and is an error naming both lines otherwise.
-fn finish_series(labels: Labels, mut samples: Vec<(i64, f64, usize)>, path: &str) -> Result<(Labels, Vec<Sample>)> {
+fn finish_series(
+    labels: Labels,
+    mut samples: Vec<(i64, f64, usize)>,
+    path: &str,
+) -> Result<(Labels, Vec<Sample>)> {
     samples.sort_by_key(|s| (s.0, s.2));
     let mut out: Vec<Sample> = Vec::with_capacity(samples.len());
     let mut prev_line = 0;
     for (t, v, line) in samples {
-        if let Some(last) = out.last() {
-            if last.t == t {
-                if last.v.to_bits() != v.to_bits() {
-                    bail!("{path}: line {line}: duplicate sample for timestamp {t} ms of {labels} with a different value than line {prev_line}");
-                }
-                continue;
+        if let Some(last) = out.last()
+            && last.t == t
+        {
+            if last.v.to_bits() != v.to_bits() {
+                bail!(
+                    "{path}: line {line}: duplicate sample for timestamp {t} ms of {labels} with a different value than line {prev_line}"
+                );
             }
+            continue;
         }
         out.push(Sample::new(t, v));
         prev_line = line;

@@ -16,7 +16,11 @@ fn parse_promtool_dump(text: &str) -> BTreeMap<(String, i64), String> {
             let mut rest = l[close + 1..].split_whitespace();
             let v: f64 = rest.next().expect("value").parse().expect("float");
             let t: i64 = rest.next().expect("ts").parse().expect("int");
-            let v = if v.is_nan() { "NaN".to_string() } else { format!("{v:e}") };
+            let v = if v.is_nan() {
+                "NaN".to_string()
+            } else {
+                format!("{v:e}")
+            };
             ((labels, t), v)
         })
         .collect()
@@ -29,12 +33,22 @@ fn import_then_dump_gives_back_the_input() {
     write_openmetrics(&file, 3, 500);
     let data = dir.path().join("data");
     run_ok(promlet().arg("import").arg(&file).arg("--data").arg(&data));
-    let dumped = run_ok(promlet().args(["dump", "--format", "openmetrics", "--data"]).arg(&data));
+    let dumped = run_ok(
+        promlet()
+            .args(["dump", "--format", "openmetrics", "--data"])
+            .arg(&data),
+    );
     // Re-import the dump elsewhere and compare both databases sample by sample.
     let again = dir.path().join("again.om");
     std::fs::write(&again, &dumped).unwrap();
     let data2 = dir.path().join("data2");
-    run_ok(promlet().arg("import").arg(&again).arg("--data").arg(&data2));
+    run_ok(
+        promlet()
+            .arg("import")
+            .arg(&again)
+            .arg("--data")
+            .arg(&data2),
+    );
     let a = run_ok(promlet().args(["dump", "--data"]).arg(&data));
     let b = run_ok(promlet().args(["dump", "--data"]).arg(&data2));
     assert_eq!(a, b);
@@ -53,18 +67,28 @@ fn import_agrees_with_promtool_backfill() {
     let file = dir.path().join("in.om");
     write_openmetrics(&file, 2, 700);
     let prom = dir.path().join("prom");
-    run_ok(std::process::Command::new("promtool")
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(&file)
-        .arg(&prom));
+    run_ok(
+        std::process::Command::new("promtool")
+            .args(["tsdb", "create-blocks-from", "openmetrics"])
+            .arg(&file)
+            .arg(&prom),
+    );
     std::fs::create_dir_all(prom.join("wal")).unwrap();
-    let theirs = run_ok(std::process::Command::new("promtool").args(["tsdb", "dump"]).arg(&prom));
+    let theirs = run_ok(
+        std::process::Command::new("promtool")
+            .args(["tsdb", "dump"])
+            .arg(&prom),
+    );
     let data = dir.path().join("data");
     run_ok(promlet().arg("import").arg(&file).arg("--data").arg(&data));
     let ours = run_ok(promlet().args(["dump", "--data"]).arg(&data));
     let (theirs, ours) = (parse_promtool_dump(&theirs), parse_promtool_dump(&ours));
     assert_eq!(theirs.len(), ours.len());
-    assert!(theirs == ours, "first difference: {:?}", theirs.iter().zip(&ours).find(|(a, b)| a != b));
+    assert!(
+        theirs == ours,
+        "first difference: {:?}",
+        theirs.iter().zip(&ours).find(|(a, b)| a != b)
+    );
 }
 
 #[test]
@@ -83,10 +107,12 @@ fn a_bad_line_names_its_place_and_writes_nothing() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("line {}", n + 1)), "{err}");
-    assert!(!data.join("VERSION").exists() || {
-        let json = run_ok(promlet().args(["inspect", "--json", "--data"]).arg(&data));
-        json.contains("\"series\":0,")
-    });
+    assert!(
+        !data.join("VERSION").exists() || {
+            let json = run_ok(promlet().args(["inspect", "--json", "--data"]).arg(&data));
+            json.contains("\"series\":0,")
+        }
+    );
 }
 
 #[test]
@@ -94,7 +120,11 @@ fn a_sample_without_timestamp_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("nots.om");
     std::fs::write(&file, "# TYPE up gauge\nup 1 1767225600\nup 1\n# EOF\n").unwrap();
-    let out = run(promlet().arg("import").arg(&file).arg("--data").arg(dir.path().join("d")));
+    let out = run(promlet()
+        .arg("import")
+        .arg(&file)
+        .arg("--data")
+        .arg(dir.path().join("d")));
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 3") && err.contains("timestamp"), "{err}");
@@ -107,10 +137,28 @@ fn dump_match_selects_series() {
     write_openmetrics(&file, 3, 10);
     let data = dir.path().join("data");
     run_ok(promlet().arg("import").arg(&file).arg("--data").arg(&data));
-    let out = run_ok(promlet().args(["dump", "--match", r#"node_load1{instance=~"h[01]"}"#, "--data"]).arg(&data));
-    let series: std::collections::BTreeSet<&str> = out.lines().map(|l| &l[..l.rfind('}').unwrap() + 1]).collect();
+    let out = run_ok(
+        promlet()
+            .args([
+                "dump",
+                "--match",
+                r#"node_load1{instance=~"h[01]"}"#,
+                "--data",
+            ])
+            .arg(&data),
+    );
+    let series: std::collections::BTreeSet<&str> = out
+        .lines()
+        .map(|l| &l[..l.rfind('}').unwrap() + 1])
+        .collect();
     assert_eq!(series.len(), 2, "{series:?}");
-    assert!(series.iter().all(|s| s.contains("node_load1") && !s.contains("h2")));
-    let bad = run(promlet().args(["dump", "--match", "up{", "--data"]).arg(&data));
+    assert!(
+        series
+            .iter()
+            .all(|s| s.contains("node_load1") && !s.contains("h2"))
+    );
+    let bad = run(promlet()
+        .args(["dump", "--match", "up{", "--data"])
+        .arg(&data));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("at byte"));
 }

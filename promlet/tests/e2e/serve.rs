@@ -8,11 +8,18 @@ use crate::promlet;
 
 fn http_get(addr: &str, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     let status = resp.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -31,8 +38,13 @@ fn serve_answers_and_shuts_down_on_sigterm() {
     let pid = child.id();
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
-        if done_rx.recv_timeout(std::time::Duration::from_secs(120)).is_err() {
-            let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        if done_rx
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .is_err()
+        {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
         }
     });
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
@@ -50,11 +62,21 @@ fn serve_answers_and_shuts_down_on_sigterm() {
     assert_eq!(http_get(&addr, "/-/ready").0, 200);
     let (status, body) = http_get(&addr, "/metrics");
     assert_eq!(status, 200);
-    for name in ["promlet_tsdb_head_series 0", "promlet_tsdb_samples_appended_total 0", "promlet_tsdb_storage_bytes"] {
+    for name in [
+        "promlet_tsdb_head_series 0",
+        "promlet_tsdb_samples_appended_total 0",
+        "promlet_tsdb_storage_bytes",
+    ] {
         assert!(body.contains(name), "missing {name} in {body}");
     }
     let pid = child.id().to_string();
-    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let status = child.wait().unwrap();
     let _ = done_tx.send(());
     assert!(status.success(), "exit status {status}");

@@ -23,12 +23,15 @@ fn batch_samples(batch: i64) -> impl Iterator<Item = (i64, i64, f64)> {
 /// The child's body; a no-op unless the parent started this test binary with `CHILD_ENV`.
 #[test]
 fn crash_child_process() {
-    let Ok(dir) = std::env::var(CHILD_ENV) else { return };
+    let Ok(dir) = std::env::var(CHILD_ENV) else {
+        return;
+    };
     let db = Db::open(&dir, small_options()).unwrap();
     for batch in 0.. {
         let mut app = db.appender();
         for (s, t, v) in batch_samples(batch) {
-            app.append(None, &labels("m", &format!("s{s}")), t, v).unwrap();
+            app.append(None, &labels("m", &format!("s{s}")), t, v)
+                .unwrap();
         }
         app.commit().unwrap();
         println!("committed {batch}");
@@ -39,7 +42,12 @@ fn crash_child_process() {
 fn every_acknowledged_commit_survives_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "crash::crash_child_process", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "crash::crash_child_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -76,9 +84,16 @@ fn every_acknowledged_commit_survives_sigkill() {
             .filter(|(s, t, v)| stored.get(&(format!("s{s}"), *t)) == Some(v))
             .count() as i64;
         if batch <= acknowledged {
-            assert_eq!(present, SERIES * PER_SERIES, "acknowledged batch {batch} incomplete");
+            assert_eq!(
+                present,
+                SERIES * PER_SERIES,
+                "acknowledged batch {batch} incomplete"
+            );
         } else {
-            assert!(present == 0 || present == SERIES * PER_SERIES, "batch {batch} is partial");
+            assert!(
+                present == 0 || present == SERIES * PER_SERIES,
+                "batch {batch} is partial"
+            );
             if present == 0 {
                 break;
             }
@@ -90,6 +105,7 @@ fn every_acknowledged_commit_survives_sigkill() {
     assert_eq!(stored.len() as i64, expected);
     // And the reopened database keeps working.
     let mut app = db.appender();
-    app.append(None, &labels("m", "s0"), batch * 1000 + 5000, 1.0).unwrap();
+    app.append(None, &labels("m", "s0"), batch * 1000 + 5000, 1.0)
+        .unwrap();
     app.commit().unwrap();
 }

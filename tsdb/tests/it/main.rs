@@ -1,5 +1,7 @@
 //! Integration tests of the tsdb: one binary, one module per scenario.
 
+#![allow(clippy::unwrap_used)]
+
 mod crash;
 mod index;
 mod model_check;
@@ -39,7 +41,10 @@ pub(crate) fn append_all(db: &Db, series: &[(Labels, Vec<Sample>)]) {
 pub(crate) fn select_all(db: &dyn Queryable, mint: i64, maxt: i64) -> Vec<Series> {
     let q = db.querier(mint, maxt).unwrap();
     let all = Matcher::new(model::MatchOp::Regex, "__name__", ".*").unwrap();
-    q.select(&SelectHints::default(), &[all]).unwrap().map(Result::unwrap).collect()
+    q.select(&SelectHints::default(), &[all])
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
 }
 
 /// Compares series by labels and the bits of every sample.

@@ -10,11 +10,18 @@ use crate::{assert_same, select_all, small_options};
 #[derive(Debug, Clone)]
 enum Op {
     /// Append to series `series` at `t` (relative step) with `v`.
-    Append { series: u8, dt: i64, v: f64 },
+    Append {
+        series: u8,
+        dt: i64,
+        v: f64,
+    },
     Commit,
     Rollback,
     Reopen,
-    Query { from: i64, len: i64 },
+    Query {
+        from: i64,
+        len: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -63,7 +70,7 @@ proptest! {
                     }
                     if commit { a.commit().unwrap(); b.commit().unwrap(); } else { a.rollback(); b.rollback(); }
                     if matches!(op, Op::Reopen) {
-                        db = None;
+                        drop(db.take());
                         db = Some(Db::open(dir.path(), small_options()).unwrap());
                     }
                 }

@@ -16,7 +16,11 @@ use crate::{append_all, labels, select_all, small_options};
 fn retention_drops_old_partitions_and_returns_space() {
     let dir = tempfile::tempdir().unwrap();
     let hour = 3_600_000;
-    let opts = Options { retention_ms: 2 * hour, chunk_max_samples: 120, ..small_options() };
+    let opts = Options {
+        retention_ms: 2 * hour,
+        chunk_max_samples: 120,
+        ..small_options()
+    };
     let db = Db::open(dir.path(), opts).unwrap();
     // Eight hours of one sample per second for 20 series, values changing so chunks are big.
     for h in 0..8i64 {
@@ -41,7 +45,10 @@ fn retention_drops_old_partitions_and_returns_space() {
     assert_eq!(dropped, 5);
     db.flush().unwrap();
     let after = data_bytes(dir.path());
-    assert!(after < before / 2, "disk bytes before {before}, after {after}");
+    assert!(
+        after < before / 2,
+        "disk bytes before {before}, after {after}"
+    );
     let left = select_all(&db, i64::MIN, i64::MAX);
     assert_eq!(left.len(), 20);
     let oldest = left.iter().map(|s| s.samples[0].t).min().unwrap();

@@ -24,7 +24,10 @@ fn out_of_order_and_duplicates_are_rejected_like_prometheus() {
     app.append(None, &l, 1000, 1.0).unwrap();
     let r = app.append(None, &l, 2000, 3.0).unwrap();
     // Within one batch, too.
-    assert!(matches!(app.append(Some(r), &l, 1500, 1.0), Err(Error::OutOfOrderSample)));
+    assert!(matches!(
+        app.append(Some(r), &l, 1500, 1.0),
+        Err(Error::OutOfOrderSample)
+    ));
     app.commit().unwrap();
 
     let stats = db.stats();
@@ -36,13 +39,19 @@ fn out_of_order_and_duplicates_are_rejected_like_prometheus() {
 #[test]
 fn samples_older_than_retention_are_out_of_bounds() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = Options { retention_ms: 3_600_000, ..small_options() };
+    let opts = Options {
+        retention_ms: 3_600_000,
+        ..small_options()
+    };
     let db = Db::open(dir.path(), opts).unwrap();
     let mut app = db.appender();
-    app.append(None, &labels("up", "a"), 10_000_000, 1.0).unwrap();
+    app.append(None, &labels("up", "a"), 10_000_000, 1.0)
+        .unwrap();
     app.commit().unwrap();
     let mut app = db.appender();
-    let err = app.append(None, &labels("up", "b"), 10_000_000 - 3_600_001, 1.0).unwrap_err();
+    let err = app
+        .append(None, &labels("up", "b"), 10_000_000 - 3_600_001, 1.0)
+        .unwrap_err();
     assert!(matches!(err, Error::OutOfBounds), "{err}");
 }
 
@@ -61,22 +70,34 @@ fn another_format_version_is_refused_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     drop(Db::open(dir.path(), small_options()).unwrap());
     std::fs::write(dir.path().join("VERSION"), "promlet-tsdb 99\n").unwrap();
-    let err = Db::open(dir.path(), small_options()).err().unwrap().to_string();
-    assert!(err.contains("version promlet-tsdb 99") && err.contains("reads version 1"), "{err}");
+    let err = Db::open(dir.path(), small_options())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("version promlet-tsdb 99") && err.contains("reads version 1"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_foreign_directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("01HXYZ-block"), "not ours").unwrap();
-    let err = Db::open(dir.path(), small_options()).err().unwrap().to_string();
+    let err = Db::open(dir.path(), small_options())
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("not empty and has no VERSION file"), "{err}");
 }
 
 #[test]
 fn bad_options_name_the_option() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = Options { chunk_max_samples: 1, ..Options::default() };
+    let opts = Options {
+        chunk_max_samples: 1,
+        ..Options::default()
+    };
     let err = Db::open(dir.path(), opts).err().unwrap().to_string();
     assert!(err.contains("chunk_max_samples"), "{err}");
 }
