@@ -99,6 +99,7 @@ impl Db {
             state: Mutex::new(State { head, wal }),
             counters: Counters::default(),
         };
+        db.persist_sealed(&mut db.state.lock())?;
         db.apply_retention()?;
         Ok(db)
     }
@@ -325,6 +326,14 @@ fn replay_sample(
     if t <= s.last_t {
         return Ok(());
     }
+    if s.chunk.len() + 1 >= chunkenc::XorChunk::MAX_SAMPLES {
+        // Replay does not cut chunks as appends do (the sealed markers say where they were
+        // cut), but a chunk must never overflow: seal it; it is written once the db is open.
+        head.seal(slot);
+    }
+    let Some(s) = head.get_mut(slot) else {
+        return Ok(());
+    };
     if s.chunk.is_empty() {
         s.chunk_segment = segment;
     }
