@@ -120,7 +120,7 @@ pub fn encode_sealed(samples: &[Sample], out: &mut Vec<u8>) {
 /// state.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    pub(crate) words: [Vec<u64>; 2],
+    pub(crate) words: [Vec<u64>; 3],
     pub(crate) dec: decimal::Decimal,
     pub(crate) bytes: Vec<u8>,
 }

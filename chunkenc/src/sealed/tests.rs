@@ -170,3 +170,23 @@ fn format_md_worked_example() {
         "Prometheus's constant chunk is 47-48 bytes"
     );
 }
+
+#[test]
+fn mostly_on_grid_with_stragglers_uses_centred_residuals() {
+    // The first sample is 3 ms late, a few others are early or late: the bulk sits at -3 from
+    // the first sample's grid, so centring on it packs the bulk at 0 bits.
+    let t = |i: usize| {
+        grid(i)
+            + if i == 0 {
+                3
+            } else if i % 10 == 5 {
+                (i % 7) as i64 - 3
+            } else {
+                0
+            }
+    };
+    let d = describe(&series(240, t, |_| 1.0));
+    assert_eq!(d.modes.ts, TsMode::GridZigzag);
+    // ~24 stragglers at ~2 bytes each plus the header; 3-bit packing of all 239 would be ~105.
+    assert!(d.len < 90, "{} bytes", d.len);
+}

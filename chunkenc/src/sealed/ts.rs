@@ -7,7 +7,12 @@
 //! mode 0 GRID        (no bytes)                t_i = t0 + i*d, requires span % k == 0
 //! mode 1 GRID_PFOR   varint rmin, PFOR[k]      t_i = t0 + i*d + rmin + x_{i-1}       i >= 1
 //! mode 2 DELTA_PFOR  uvarint dmin, PFOR[k]     t_i = t_{i-1} + dmin + x_{i-1}        i >= 1
+//! mode 3 GRID_ZZ     varint base, PFOR[k]     t_i = t0 + i*d + base + unzigzag(x_{i-1})
 //! ```
+//!
+//! GRID_ZZ centres the residuals on their most common value and zigzags them, so when most
+//! scrapes land on the grid and a few are a little early or late, the bulk packs at 0 bits and
+//! only the stragglers are exceptions (GRID_PFOR would shift the bulk by the earliest one).
 //!
 //! GRID_PFOR suits jitter around a steady interval (residuals do not accumulate); DELTA_PFOR
 //! suits gaps and interval changes (one outlier delta instead of shifted residuals). The
@@ -28,6 +33,8 @@ pub enum TsMode {
     GridPfor = 1,
     /// Consecutive deltas, frame-of-reference packed.
     DeltaPfor = 2,
+    /// Residuals from the grid, centred on their most common value and zigzagged.
+    GridZigzag = 3,
 }
 
 impl TsMode {
@@ -37,6 +44,7 @@ impl TsMode {
             0 => Some(Self::Grid),
             1 => Some(Self::GridPfor),
             2 => Some(Self::DeltaPfor),
+            3 => Some(Self::GridZigzag),
             _ => None,
         }
     }
@@ -55,7 +63,7 @@ pub(crate) fn encode(
     out: &mut Vec<u8>,
     samples: &[Sample],
     span: u64,
-    words: &mut [Vec<u64>; 2],
+    words: &mut [Vec<u64>; 3],
 ) -> TsMode {
     let n = samples.len();
     let (Some(first), true) = (samples.first(), n > 2) else {
@@ -64,7 +72,7 @@ pub(crate) fn encode(
     let t0 = first.t as u64;
     let k = (n - 1) as u64;
     let d = round_div(span, k);
-    let [res, del] = words;
+    let [res, del, zz] = words;
     res.clear();
     del.clear();
     let (mut g, mut prev) = (t0, t0);
@@ -78,6 +86,11 @@ pub(crate) fn encode(
     if span.is_multiple_of(k) && res.iter().all(|&r| r == 0) {
         return TsMode::Grid;
     }
+    let base = majority(res);
+    zz.clear();
+    if let Some(base) = base {
+        zz.extend(res.iter().map(|&r| zigzag((r as i64).wrapping_sub(base))));
+    }
     // Frames of reference: residuals are signed, deltas unsigned.
     let rmin = res.iter().map(|&r| r as i64).min().unwrap_or(0);
     let dmin = del.iter().copied().min().unwrap_or(0);
@@ -87,7 +100,14 @@ pub(crate) fn encode(
     let (pr, pd) = (pfor::plan_for(res), pfor::plan_for(del));
     let cost_r = pr.bits + 8 * uvarint_len(zigzag(rmin));
     let cost_d = pd.bits + 8 * uvarint_len(dmin);
-    if cost_r <= cost_d {
+    let centred = base.map(|b| (b, pfor::plan_for(zz)));
+    if let Some((base, pz)) = centred
+        && pz.bits + 8 * uvarint_len(zigzag(base)) < cost_r.min(cost_d)
+    {
+        put_varint(out, base);
+        pfor::encode(out, pz, zz);
+        TsMode::GridZigzag
+    } else if cost_r <= cost_d {
         put_varint(out, rmin);
         pfor::encode(out, pr, res);
         TsMode::GridPfor
@@ -96,6 +116,15 @@ pub(crate) fn encode(
         pfor::encode(out, pd, del);
         TsMode::DeltaPfor
     }
+}
+
+/// The value that at least half of `xs` hold, taken as signed, if a middle element is one
+/// (a majority value always occupies the middle of the sorted order; checking the middle of
+/// the unsorted slice finds it in the common case at linear cost, and misses are only a lost
+/// optimisation).
+fn majority(xs: &[u64]) -> Option<i64> {
+    let c = *xs.get(xs.len() / 2)?;
+    (2 * xs.iter().filter(|&&x| x == c).count() >= xs.len()).then_some(c as i64)
 }
 
 /// Reads the timestamp section into the `t` lane of `dst` (`dst.len() == n >= 1`).
@@ -143,6 +172,16 @@ pub(crate) fn decode(
             pfor::decode::<TLane>(r, rest, |s, x| {
                 g = g.wrapping_add(d);
                 s.t = g.wrapping_add(x) as i64;
+            })?;
+        }
+        TsMode::GridZigzag => {
+            let base = r.varint()? as u64;
+            let d = if k == 0 { 0 } else { round_div(span, k) };
+            let mut g = t0.wrapping_add(base);
+            pfor::decode::<TLane>(r, rest, |s, x| {
+                g = g.wrapping_add(d);
+                let r = ((x >> 1) as i64 ^ -((x & 1) as i64)) as u64;
+                s.t = g.wrapping_add(r) as i64;
             })?;
         }
         TsMode::DeltaPfor => {

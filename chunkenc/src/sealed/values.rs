@@ -64,7 +64,7 @@ pub(crate) fn encode(
     }
     let n = samples.len();
     let Scratch {
-        words: [xs, _],
+        words: [xs, _, _],
         dec,
         bytes: xor,
     } = scratch;
