@@ -81,9 +81,6 @@ pub(crate) fn best(hist: &Hist, m: usize) -> Plan {
                 bits,
             };
         }
-        if m * b < exc_bits {
-            break; // narrower widths only add exceptions
-        }
     }
     best
 }
