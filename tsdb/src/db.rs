@@ -9,6 +9,7 @@ use parking_lot::Mutex;
 
 use crate::codec::SeriesId;
 use crate::head::Head;
+use crate::head_chunk::HeadChunk;
 use crate::options::Options;
 use crate::store::Store;
 use crate::wal::{self, Record, Wal};
@@ -289,13 +290,13 @@ fn replay_wal(wal_dir: &Path, store: &Store, head: &mut Head) -> Result<()> {
 
 /// Removes the samples up to `maxt` (already in the store) from an open chunk. The samples
 /// after it were appended in the same commit that sealed the chunk, and stay.
-fn drop_persisted(chunk: &mut chunkenc::XorChunk, maxt: Timestamp) {
+fn drop_persisted(chunk: &mut HeadChunk, maxt: Timestamp) {
     if chunk.first_t().is_none_or(|t| t > maxt) {
         return;
     }
     let mut samples = Vec::with_capacity(chunk.len());
     chunk.decode_into(&mut samples);
-    let mut fresh = chunkenc::XorChunk::new();
+    let mut fresh = HeadChunk::new();
     for s in samples.iter().filter(|s| s.t > maxt) {
         fresh.append(s.t, s.v);
     }
@@ -326,7 +327,7 @@ fn replay_sample(
     if t <= s.last_t {
         return Ok(());
     }
-    if s.chunk.len() + 1 >= chunkenc::XorChunk::MAX_SAMPLES {
+    if s.chunk.len() + 1 >= HeadChunk::MAX_SAMPLES {
         // Replay does not cut chunks as appends do (the sealed markers say where they were
         // cut), but a chunk must never overflow: seal it; it is written once the db is open.
         head.seal(slot);

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use chunkenc::XorChunk;
+use crate::head_chunk::HeadChunk;
 use hashbrown::{HashMap, HashTable};
 use model::{Label, Labels, Sample, Timestamp};
 
@@ -49,7 +49,7 @@ pub(crate) struct MemSeries {
     pub(crate) id: SeriesId,
     /// Alternating name and value symbol ids, in label order.
     labels: Box<[u32]>,
-    pub(crate) chunk: XorChunk,
+    pub(crate) chunk: HeadChunk,
     /// The WAL segment holding the first sample of `chunk`; the WAL is kept from there on.
     pub(crate) chunk_segment: u32,
     /// Newest committed sample (also when `chunk` was just sealed and is empty).
@@ -71,7 +71,8 @@ pub(crate) struct Head {
     symbols: Symbols,
     series: Vec<MemSeries>,
     by_labels: HashTable<u32>,
-    by_id: HashMap<SeriesId, u32>,
+    /// Slots by series id (the id is read from the slot: 4 bytes per entry).
+    by_id: HashTable<u32>,
     hasher: hashbrown::DefaultHashBuilder,
     /// Slots created but not yet written to the WAL and the store.
     pub(crate) new_slots: Vec<u32>,
@@ -84,6 +85,11 @@ pub(crate) struct Head {
 fn hash_ids(hasher: &hashbrown::DefaultHashBuilder, ids: &[u32]) -> u64 {
     use std::hash::BuildHasher;
     hasher.hash_one(ids)
+}
+
+fn hash_id(hasher: &hashbrown::DefaultHashBuilder, id: SeriesId) -> u64 {
+    use std::hash::BuildHasher;
+    hasher.hash_one(id)
 }
 
 impl Head {
@@ -109,7 +115,12 @@ impl Head {
     }
 
     pub(crate) fn slot_of_id(&self, id: SeriesId) -> Option<u32> {
-        self.by_id.get(&id).copied()
+        let series = &self.series;
+        self.by_id
+            .find(hash_id(&self.hasher, id), |&slot| {
+                series.get(slot as usize).is_some_and(|s| s.id == id)
+            })
+            .copied()
     }
 
     /// The slot of the series with these labels, if it is in the head.
@@ -140,7 +151,7 @@ impl Head {
         self.series.push(MemSeries {
             id,
             labels: ids.into_boxed_slice(),
-            chunk: XorChunk::new(),
+            chunk: HeadChunk::new(),
             chunk_segment: segment,
             last_t: i64::MIN,
             last_v_bits: 0,
@@ -151,7 +162,10 @@ impl Head {
                 .get(s as usize)
                 .map_or(0, |m| hash_ids(hasher, &m.labels))
         });
-        self.by_id.insert(id, slot);
+        let (series, hasher) = (&self.series, &self.hasher);
+        self.by_id.insert_unique(hash_id(hasher, id), slot, |&s| {
+            series.get(s as usize).map_or(0, |m| hash_id(hasher, m.id))
+        });
         self.next_id = self.next_id.max(id + 1);
         slot
     }
@@ -241,9 +255,8 @@ impl Head {
             let _ = chunkenc::decode_sealed(&u.bytes, out);
         }
         if let Some(s) = self
-            .by_id
-            .get(&id)
-            .and_then(|&slot| self.series.get(slot as usize))
+            .slot_of_id(id)
+            .and_then(|slot| self.series.get(slot as usize))
         {
             s.chunk.decode_into(out);
         }
@@ -268,7 +281,7 @@ impl Head {
         per_series
             + self.series.capacity() * std::mem::size_of::<MemSeries>()
             + self.by_labels.capacity() * 5
-            + self.by_id.capacity() * 13
+            + self.by_id.capacity() * 5
             + self.symbols.heap_bytes()
     }
 }

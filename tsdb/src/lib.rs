@@ -17,6 +17,7 @@ mod codec;
 mod db;
 mod error;
 mod head;
+mod head_chunk;
 mod index;
 mod inspect;
 mod options;
