@@ -10,7 +10,8 @@
 #   SAMPLES [60]         samples per series to ingest (= scraped bodies)
 #   BASELINE_SERIES [0]  series of the baseline run (0 = empty exposition)
 #   INTERVAL [1]         scrape_interval = scrape_timeout, seconds
-#   TIMESTAMPS [explicit]  explicit: lines carry T0 + k*15 s (like the Rust bench) and the target
+#   TIMESTAMPS [explicit]  explicit: lines carry T0 + k*15 s (like the Rust bench; a shorter step
+#                        if 15 s cannot keep one head chunk per series now) and the target
 #                        serves empty bodies after SAMPLES scrapes, so the head is frozen at
 #                        exactly SAMPLES samples/series (no stale markers: explicitly
 #                        timestamped series are not staleness-tracked) and every series has one
@@ -18,6 +19,8 @@
 #                        right after the SAMPLES-th scrape and a few more samples land while it
 #                        settles (reported).  Also drops the scrape cache's staleness maps.
 #   SETTLE [10]          seconds between the two forced-GC readings
+#   T0_MS [0]            explicit mode: timestamp of the first sample (0 = chosen by serve_series.py
+#                        so that every series keeps one head chunk; see choose_t0 there)
 #   PROMETHEUS [prometheus]  binary;  PYTHON [python3];  KEEP [0] keep the work dir
 #   JSON_OUT []          append one JSON object per run (baseline, N) to this file
 #
@@ -39,17 +42,19 @@ BASELINE_SERIES=${BASELINE_SERIES:-0}
 INTERVAL=${INTERVAL:-1}
 TIMESTAMPS=${TIMESTAMPS:-explicit}
 SETTLE=${SETTLE:-10}
+T0_MS=${T0_MS:-0}
 PROMETHEUS=${PROMETHEUS:-prometheus}
 PY=${PYTHON:-python3}
 KEEP=${KEEP:-0}
 JSON_OUT=${JSON_OUT:-}
 
-case "${1:-}" in -h|--help) sed -n '2,32p' "${BASH_SOURCE[0]}"; exit 0 ;; "") ;; *) echo "unknown argument: $1" >&2; exit 2 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,35p' "${BASH_SOURCE[0]}"; exit 0 ;; "") ;; *) echo "unknown argument: $1" >&2; exit 2 ;; esac
 case "$TIMESTAMPS" in explicit|scrape) ;; *) echo "TIMESTAMPS must be explicit or scrape" >&2; exit 2 ;; esac
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/prom_head_mem.XXXXXX")
 SRV_PID=''
 PROM_PID=''
+EVAL_TIME=''
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
 stop_pid() { # stop_pid PID SECONDS: TERM, wait up to SECONDS, then KILL
@@ -97,7 +102,8 @@ force_gc() { # runtime.GC() via the pprof handler; keep the (text) heap profile
 
 query() { # query EXPR -> raw JSON of /api/v1/query (exits on error)
   local out
-  out=$(curl -s --max-time 60 "http://127.0.0.1:$PPORT/api/v1/query" --data-urlencode "query=$1") || true
+  out=$(curl -s --max-time 60 "http://127.0.0.1:$PPORT/api/v1/query" --data-urlencode "query=$1" \
+        --data-urlencode "time=$EVAL_TIME") || true
   [[ "$out" == *'"status":"success"'* ]] || { echo "query failed: $1: ${out:-no answer}" >&2; exit 1; }
   echo "$out"
 }
@@ -108,7 +114,7 @@ run_one() {
   RUN=$2
   local portfile="$WORK/$RUN.port" i
   log "[$RUN] target: $n series, $SAMPLES samples, timestamps=$TIMESTAMPS"
-  "$PY" "$BENCH_DIR/serve_series.py" --series "$n" --samples "$SAMPLES" --timestamps "$TIMESTAMPS" \
+  "$PY" "$BENCH_DIR/serve_series.py" --series "$n" --samples "$SAMPLES" --timestamps "$TIMESTAMPS" --t0-ms "$T0_MS" \
       --port-file "$portfile" --max-seconds $((SAMPLES * INTERVAL * 6 + 900)) \
       > "$WORK/$RUN.server.log" 2>&1 &
   SRV_PID=$!
@@ -161,7 +167,15 @@ EOF
   force_gc 2
   r_c=$(reading gc2)
 
-  # Checks and scrape durations (after the memory readings: queries allocate).
+  # Checks and scrape durations (after the memory readings: queries allocate).  Evaluated at
+  # the last sample's time if the target put the samples in the near future (see serve_series.py).
+  EVAL_TIME=$(curl -sf --max-time 5 "http://127.0.0.1:$TPORT/status" | "$PY" -c '
+import json, sys, time
+st = json.load(sys.stdin)
+t = time.time()
+if st["t0_ms"]:
+    t = max(t, (st["t0_ms"] + st["samples"] * st["step_ms"]) / 1000)
+print("%.3f" % (t + 1))')
   local q_dur q_n q_cnt q_up
   q_dur=$(query 'scrape_duration_seconds{job="head-memory-bench"}[3h]')
   q_n=$(query 'scrape_samples_scraped{job="head-memory-bench"}[3h]')
@@ -255,14 +269,16 @@ d = run["series"] - base["series"]
 per = lambda a, b: (a - b) / d
 ok_samples = run["check_min_samples"] == run["check_max_samples"] == run["samples"]
 extra = run["gc2"]["served"] - run["samples"] if run["timestamps"] == "scrape" else 0
-print("| series | samples/series | timestamps | scrape interval | RSS B/series at %d samples | RSS B/series settled "
+chunks = (run["gc2"]["head_chunks"] - base["gc2"]["head_chunks"]) / d
+print("| series | samples/series | timestamps | scrape interval | head chunks/series | RSS B/series at %d samples | RSS B/series settled "
       "| Go heap-in-use B/series at %d samples | Go heap-in-use B/series settled (min of 2 forced GCs) "
       "| Go heap-alloc B/series settled | scrape duration s (first / median / max) | head series | samples check |"
       % (run["samples"], run["samples"]))
-print("|--:|--:|---|--:|--:|--:|--:|--:|--:|---|--:|---|")
-print("| %d | %d%s | %s | %gs | %.0f | %.0f | %.0f | %.0f | %.0f | %s / %s / %s | %s (base %s) | %s |" % (
-    run["series"], run["samples"], " (+%d while settling)" % extra if extra else "", run["timestamps"],
-    run["interval_s"],
+print("|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|---|--:|---|")
+print("| %d | %d%s | %s | %gs | %.2f | %.0f | %.0f | %.0f | %.0f | %.0f | %s / %s / %s | %s (base %s) | %s |" % (
+    run["series"], run["samples"], " (+%d while settling)" % extra if extra else "",
+    "explicit, %g s step" % (run["target"]["step_ms"] / 1000) if run["timestamps"] == "explicit" else "scrape time",
+    run["interval_s"], chunks,
     per(run["at_samples"]["rss_bytes"], base["at_samples"]["rss_bytes"]),
     per(run["settled_rss"], base["settled_rss"]),
     per(run["at_samples"]["heap_inuse"], base["at_samples"]["heap_inuse"]),

@@ -11,9 +11,10 @@ gauge 1e6 + ((k*31+i)%17)*4096.  Body k is generated when it is first requested 
 precomputed right after), so values move on every scrape.
 
 Modes:
-  --timestamps explicit (default): every line carries the timestamp T0 + k*STEP_MS (15 s steps,
-      like the Rust bench).  After SAMPLES bodies have been written completely, every further
-      request gets an empty 200 response: Prometheus appends nothing more and, since series with
+  --timestamps explicit (default): every line carries the timestamp T0 + k*STEP_MS (15 s steps
+      like the Rust bench, unless that cannot give one chunk per series; see below).  After
+      SAMPLES bodies have been written completely, every further request gets an empty 200
+      response: Prometheus appends nothing more and, since series with
       explicit timestamps are not tracked for staleness, writes no stale markers either, so the
       head stays frozen at exactly SAMPLES samples per series while memory is read.  A scrape
       whose body write fails (client timeout) does not advance k.
@@ -24,7 +25,8 @@ T0 (explicit mode) is chosen by `choose_t0`: within the head's appendable window
 max time is "now" because of the synthetic `up`/`scrape_*` samples, and it refuses samples older
 than max time - 1 h), all SAMPLES timestamps in one 2 h chunk range, and - simulating the head's
 chunk cutting rule of Prometheus 2.x (`computeChunkEndTime` at 1/4 of 120 samples) - no chunk
-cut before SAMPLES samples, so every series has exactly one head chunk.
+cut before SAMPLES samples, so every series has exactly one head chunk.  If that is impossible at
+--step-ms, a shorter step is used (/status reports t0_ms and step_ms).
 
 GET /status returns JSON counters (bodies served, generation times).  The bound port is written
 to --port-file.  The server exits by itself after --max-seconds.
@@ -58,15 +60,24 @@ def first_cut(t0, step, samples):
 
 
 def choose_t0(now_ms, samples, step):
-    """Latest T0 (whole seconds) with all samples in the past and one head chunk per series."""
-    t0 = (now_ms - samples * step - 60_000) // 1000 * 1000
-    lowest = now_ms - 3600_000 + 180_000  # stay 3 min inside the 1 h appendable window
-    while t0 >= lowest:
-        if first_cut(t0, step, samples) is None:
-            return t0, True
-        t0 -= 15_000
-    # No such T0 (e.g. SAMPLES > ~230 at 15 s): take the latest in-window one, chunks get cut.
-    return max(lowest, (now_ms - samples * step - 60_000) // 1000 * 1000), False
+    """(T0, step, one_chunk): latest T0 (whole seconds) with every sample in the past and in
+    the head's appendable window and one head chunk per series.
+
+    The head refuses samples older than its max time - 1 h, and its max time is "now" (the
+    synthetic scrape series); the scraper refuses samples more than 10 min in the future.  With
+    120 samples x 15 s = 30 min and "now" 20-30 min into a 2 h chunk range, no such T0 exists:
+    then shorter steps are tried.  Any step from 0.128 s to 16.383 s gives byte-identical XOR
+    chunks here (the first delta is a 2-byte uvarint, every later delta-of-delta is 0).
+    """
+    lowest = now_ms - 3600_000 + 180_000  # 3 min inside the 1 h appendable window
+    for st in [step] + [s for s in (10_000, 5_000, 2_000, 1_000) if s < step]:
+        t0 = (now_ms - samples * st - 60_000) // 1000 * 1000
+        while t0 >= lowest:
+            if first_cut(t0, st, samples) is None:
+                return t0, st, True
+            t0 -= 15_000
+    # No such T0 (very large SAMPLES): latest in-window T0 at the given step; chunks get cut.
+    return max(lowest, (now_ms - samples * step - 60_000) // 1000 * 1000), step, False
 
 
 class Target:
@@ -137,12 +148,12 @@ def main():
     a = ap.parse_args()
 
     explicit = a.timestamps == "explicit"
-    t0, one_chunk = (a.t0_ms, first_cut(a.t0_ms, a.step_ms, a.samples) is None) if a.t0_ms else \
-        choose_t0(int(time.time() * 1000), a.samples, a.step_ms)
+    t0, step, one_chunk = (a.t0_ms, a.step_ms, first_cut(a.t0_ms, a.step_ms, a.samples) is None) \
+        if a.t0_ms else choose_t0(int(time.time() * 1000), a.samples, a.step_ms)
     if a.print_t0:
-        print(json.dumps({"t0_ms": t0, "one_chunk": one_chunk}))
+        print(json.dumps({"t0_ms": t0, "step_ms": step, "one_chunk": one_chunk}))
         return
-    tgt = Target(a.series, a.samples, explicit, t0, a.step_ms)
+    tgt = Target(a.series, a.samples, explicit, t0, step)
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"

@@ -188,22 +188,19 @@ impl DbAppender<'_> {
 /// Appends one accepted sample to its series' open chunk, sealing the chunk first when it is
 /// full or the sample belongs to another partition.
 fn apply(head: &mut Head, opts: &crate::Options, slot: u32, t: Timestamp, v: f64, segment: u32) {
+    // The newest sample is in the open chunk whenever it is not empty, and a chunk stays in
+    // one partition: comparing with it tells whether `t` crosses into another.
     let needs_seal = head.get(slot).is_some_and(|s| {
-        s.chunk.len() >= opts.chunk_max_samples
-            || s.chunk
-                .first_t()
-                .is_some_and(|f| opts.partition_start(f) != opts.partition_start(t))
+        !s.chunk.is_empty()
+            && (s.chunk.len() >= opts.chunk_max_samples
+                || opts.partition_start(s.last_t) != opts.partition_start(t))
     });
     if needs_seal {
         head.seal(slot);
     }
-    let Some(s) = head.get_mut(slot) else { return };
-    if s.chunk.is_empty() {
-        s.chunk_segment = segment;
+    if let Some(s) = head.get_mut(slot) {
+        s.push(t, v, segment);
     }
-    s.chunk.append(t, v);
-    s.last_t = t;
-    s.last_v_bits = v.to_bits();
     head.max_t = head.max_t.max(t);
 }
 

@@ -332,15 +332,9 @@ fn replay_sample(
         // cut), but a chunk must never overflow: seal it; it is written once the db is open.
         head.seal(slot);
     }
-    let Some(s) = head.get_mut(slot) else {
-        return Ok(());
-    };
-    if s.chunk.is_empty() {
-        s.chunk_segment = segment;
+    if let Some(s) = head.get_mut(slot) {
+        s.push(t, v, segment);
     }
-    s.chunk.append(t, v);
-    s.last_t = t;
-    s.last_v_bits = v.to_bits();
     head.max_t = head.max_t.max(t);
     Ok(())
 }

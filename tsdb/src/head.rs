@@ -47,14 +47,29 @@ impl Symbols {
 /// One series in the head.
 pub(crate) struct MemSeries {
     pub(crate) id: SeriesId,
-    /// Alternating name and value symbol ids, in label order.
-    labels: Box<[u32]>,
+    /// Where the series' alternating name and value symbol ids start in `Head::label_arena`.
+    labels_at: u32,
+    /// How many symbol ids (twice the label count).
+    labels_len: u16,
     pub(crate) chunk: HeadChunk,
     /// The WAL segment holding the first sample of `chunk`; the WAL is kept from there on.
     pub(crate) chunk_segment: u32,
     /// Newest committed sample (also when `chunk` was just sealed and is empty).
     pub(crate) last_t: Timestamp,
     pub(crate) last_v_bits: u64,
+}
+
+impl MemSeries {
+    /// Appends a sample that passed the ordering checks; `segment` is the WAL segment that
+    /// logged it (it pins the WAL when it starts a chunk).
+    pub(crate) fn push(&mut self, t: Timestamp, v: f64, segment: u32) {
+        if self.chunk.is_empty() {
+            self.chunk_segment = segment;
+        }
+        self.chunk.append(t, v);
+        self.last_t = t;
+        self.last_v_bits = v.to_bits();
+    }
 }
 
 /// A sealed chunk not yet confirmed written to the store.
@@ -69,6 +84,8 @@ pub(crate) struct Unpersisted {
 #[derive(Default)]
 pub(crate) struct Head {
     symbols: Symbols,
+    /// Symbol ids of every head series' labels, back to back (one allocation for all).
+    label_arena: Vec<u32>,
     series: Vec<MemSeries>,
     by_labels: HashTable<u32>,
     /// Slots by series id (the id is read from the slot: 4 bytes per entry).
@@ -131,12 +148,19 @@ impl Head {
             ids.push(self.symbols.get(&l.value)?);
         }
         let hash = hash_ids(&self.hasher, &ids);
-        let series = &self.series;
         self.by_labels
-            .find(hash, |&slot| {
-                series.get(slot as usize).is_some_and(|s| *s.labels == *ids)
-            })
+            .find(hash, |&slot| self.label_ids(slot) == ids.as_slice())
             .copied()
+    }
+
+    /// The symbol ids of the labels of the series in `slot`.
+    fn label_ids(&self, slot: u32) -> &[u32] {
+        self.series.get(slot as usize).map_or(&[], |s| {
+            let at = s.labels_at as usize;
+            self.label_arena
+                .get(at..at + usize::from(s.labels_len))
+                .unwrap_or(&[])
+        })
     }
 
     /// Adds a series with a known id; the caller made sure it is not in the head yet.
@@ -148,19 +172,26 @@ impl Head {
         }
         let slot = self.series.len() as u32;
         let hash = hash_ids(&self.hasher, &ids);
+        let labels_at = self.label_arena.len() as u32;
+        self.label_arena.extend_from_slice(&ids);
         self.series.push(MemSeries {
             id,
-            labels: ids.into_boxed_slice(),
+            labels_at,
+            labels_len: ids.len() as u16,
             chunk: HeadChunk::new(),
             chunk_segment: segment,
             last_t: i64::MIN,
             last_v_bits: 0,
         });
-        let (series, hasher) = (&self.series, &self.hasher);
+        let (series, arena, hasher) = (&self.series, &self.label_arena, &self.hasher);
         self.by_labels.insert_unique(hash, slot, |&s| {
-            series
-                .get(s as usize)
-                .map_or(0, |m| hash_ids(hasher, &m.labels))
+            series.get(s as usize).map_or(0, |m| {
+                let at = m.labels_at as usize;
+                hash_ids(
+                    hasher,
+                    arena.get(at..at + usize::from(m.labels_len)).unwrap_or(&[]),
+                )
+            })
         });
         let (series, hasher) = (&self.series, &self.hasher);
         self.by_id.insert_unique(hash_id(hasher, id), slot, |&s| {
@@ -172,11 +203,8 @@ impl Head {
 
     /// The labels of the series in `slot`.
     pub(crate) fn labels(&self, slot: u32) -> Labels {
-        let Some(s) = self.series.get(slot as usize) else {
-            return Labels::empty();
-        };
-        let pairs = s
-            .labels
+        let pairs = self
+            .label_ids(slot)
             .chunks_exact(2)
             .map(|p| Label::new(self.symbols.resolve(p[0]), self.symbols.resolve(p[1])));
         // The ids were interned from a valid label set, so it stays valid.
@@ -273,12 +301,9 @@ impl Head {
 
     /// Heap bytes held by the head, approximately (for `/metrics` and the memory benchmark).
     pub(crate) fn heap_bytes(&self) -> usize {
-        let per_series: usize = self
-            .series
-            .iter()
-            .map(|s| s.labels.len() * 4 + s.chunk.heap_bytes())
-            .sum();
+        let per_series: usize = self.series.iter().map(|s| s.chunk.heap_bytes()).sum();
         per_series
+            + self.label_arena.capacity() * 4
             + self.series.capacity() * std::mem::size_of::<MemSeries>()
             + self.by_labels.capacity() * 5
             + self.by_id.capacity() * 5

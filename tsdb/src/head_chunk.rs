@@ -18,8 +18,6 @@ pub(crate) struct HeadChunk {
     /// The first `prefix_len` samples as a sealed chunk (`chunkenc` format), if any.
     prefix: Option<Box<[u8]>>,
     prefix_len: u16,
-    /// Timestamp of the first sample, valid when the chunk is not empty.
-    first_t: Timestamp,
     tail: XorChunk,
 }
 
@@ -33,9 +31,6 @@ impl HeadChunk {
 
     /// Appends a sample; `t` must be greater than the last timestamp and the chunk not full.
     pub(crate) fn append(&mut self, t: Timestamp, v: f64) {
-        if self.is_empty() {
-            self.first_t = t;
-        }
         self.tail.append(t, v);
         if self.tail.len() >= FOLD {
             self.fold();
@@ -60,8 +55,12 @@ impl HeadChunk {
         self.len() == 0
     }
 
+    /// The first timestamp (reads the prefix's header when there is one).
     pub(crate) fn first_t(&self) -> Option<Timestamp> {
-        (!self.is_empty()).then_some(self.first_t)
+        match &self.prefix {
+            Some(p) => chunkenc::sealed_meta(p).ok().map(|m| m.mint),
+            None => self.tail.first_t(),
+        }
     }
 
     /// Appends every sample, in time order, to `out`.
