@@ -19,10 +19,11 @@ use crate::{Error, Result};
 /// A batch of samples for a [`Db`].
 pub struct DbAppender<'a> {
     db: &'a Db,
-    /// (head slot, t, v) in append order.
-    pending: Vec<(u32, Timestamp, f64)>,
-    /// Newest (t, value bits) per slot in this batch.
-    newest: HashMap<u32, (Timestamp, u64)>,
+    /// (series id, t, v) in append order. Ids, not head slots: the head may drop idle series
+    /// (and move others to their slots) before this batch commits.
+    pending: Vec<(SeriesId, Timestamp, f64)>,
+    /// Newest (t, value bits) per series in this batch.
+    newest: HashMap<SeriesId, (Timestamp, u64)>,
 }
 
 impl Appendable for Db {
@@ -36,12 +37,10 @@ impl Appendable for Db {
 }
 
 impl Db {
-    /// Finds or creates the head slot of a series.
+    /// Finds or creates the head slot of a series. A reference is the series id.
     fn resolve(&self, st: &mut State, series: Option<SeriesRef>, labels: &Labels) -> Result<u32> {
-        if let Some(r) = series
-            && (r.0 as usize) < st.head.len()
-        {
-            return Ok(r.0 as u32);
+        if let Some(slot) = series.and_then(|r| st.head.slot_of_id(r.0)) {
+            return Ok(slot);
         }
         if let Some(slot) = st.head.find(labels) {
             return Ok(slot);
@@ -54,18 +53,40 @@ impl Db {
             }
             .into());
         }
-        let id = match self.store.lookup(labels)? {
-            Some(id) => id,
-            None => {
-                let id = st.head.next_id;
-                st.head.next_id += 1;
-                id
-            }
-        };
+        if let Some(id) = self.store.lookup(labels)? {
+            return self.revive(st, id, labels);
+        }
+        let id = st.head.next_id;
+        st.head.next_id += 1;
         let segment = st.wal.segment();
         let slot = st.head.insert(id, labels, segment);
-        st.head.new_slots.push(slot);
+        st.head.new_ids.push(id);
         Ok(slot)
+    }
+
+    /// Brings a stored series (idle, or from before a restart) back into the head, with its
+    /// newest stored sample as the one later samples are checked against.
+    fn revive(&self, st: &mut State, id: SeriesId, labels: &Labels) -> Result<u32> {
+        let newest = self.newest_stored(id)?;
+        let segment = st.wal.segment();
+        let slot = st.head.insert(id, labels, segment);
+        if let (Some(s), Some(newest)) = (st.head.get_mut(slot), newest) {
+            s.last_t = newest.t;
+            s.last_v_bits = newest.v.to_bits();
+        }
+        Ok(slot)
+    }
+
+    /// The head slot of series `id`, bringing it back from the store if the head dropped it
+    /// as idle after a batch referred to it.
+    fn slot_for_commit(&self, st: &mut State, id: SeriesId) -> Result<Option<u32>> {
+        if let Some(slot) = st.head.slot_of_id(id) {
+            return Ok(Some(slot));
+        }
+        let Some(labels) = self.store.labels(id)? else {
+            return Ok(None);
+        };
+        self.revive(st, id, &labels).map(Some)
     }
 }
 
@@ -116,32 +137,38 @@ impl DbAppender<'_> {
             return Err(model::Error::OutOfBounds.into());
         }
         let slot = self.db.resolve(&mut st, series, labels)?;
+        let id = st.head.get(slot).map_or(0, |s| s.id);
         let newest = self
             .newest
-            .get(&slot)
+            .get(&id)
             .copied()
             .or_else(|| committed_newest(&st.head, slot));
         drop(st);
         if check(newest, t, v)? {
-            self.pending.push((slot, t, v));
-            self.newest.insert(slot, (t, v.to_bits()));
+            self.pending.push((id, t, v));
+            self.newest.insert(id, (t, v.to_bits()));
         }
-        Ok(SeriesRef(u64::from(slot)))
+        Ok(SeriesRef(id))
     }
 
     fn try_commit(&mut self) -> Result<()> {
         let db = self.db;
         let mut st = db.state.lock();
+        let mut slots = Vec::with_capacity(self.pending.len());
+        for &(id, _, _) in &self.pending {
+            slots.push(db.slot_for_commit(&mut st, id)?);
+        }
         let State { head, wal } = &mut *st;
-        let new_slots = std::mem::take(&mut head.new_slots);
-        let new: Vec<(SeriesId, Labels)> = new_slots
+        let new_ids = std::mem::take(&mut head.new_ids);
+        let new: Vec<(SeriesId, Labels)> = new_ids
             .iter()
-            .filter_map(|&slot| head.get(slot).map(|s| (s.id, head.labels(slot))))
+            .filter_map(|&id| head.slot_of_id(id).map(|slot| (id, head.labels(slot))))
             .collect();
         // Another appender may have committed to the same series since `append` checked.
         let mut last: HashMap<u32, (Timestamp, u64)> = HashMap::new();
         let mut accepted = Vec::with_capacity(self.pending.len());
-        for &(slot, t, v) in &self.pending {
+        for (&(_, t, v), slot) in self.pending.iter().zip(slots) {
+            let Some(slot) = slot else { continue };
             let newest = last
                 .get(&slot)
                 .copied()
@@ -174,11 +201,14 @@ impl DbAppender<'_> {
         db.counters
             .samples_appended
             .fetch_add(accepted.len() as u64, Ordering::Relaxed);
+        let idle_before = head.max_t.saturating_sub(db.opts.chunk_max_age_ms);
         if rotated {
-            head.seal_older_than(head.max_t.saturating_sub(db.opts.chunk_max_age_ms));
+            head.seal_older_than(idle_before);
         }
         db.persist_sealed(&mut st)?;
         if rotated {
+            let dropped = st.head.drop_idle(idle_before);
+            tracing::debug!(dropped, "head: dropped idle series");
             db.truncate_wal(&mut st)?;
         }
         Ok(())
@@ -272,7 +302,7 @@ impl Appender for DbAppender<'_> {
     }
 
     fn commit(mut self: Box<Self>) -> model::Result<()> {
-        if self.pending.is_empty() && self.db.state.lock().head.new_slots.is_empty() {
+        if self.pending.is_empty() && self.db.state.lock().head.new_ids.is_empty() {
             return Ok(());
         }
         self.try_commit().map_err(|e| {

@@ -91,8 +91,10 @@ pub(crate) struct Head {
     /// Slots by series id (the id is read from the slot: 4 bytes per entry).
     by_id: HashTable<u32>,
     hasher: hashbrown::DefaultHashBuilder,
-    /// Slots created but not yet written to the WAL and the store.
-    pub(crate) new_slots: Vec<u32>,
+    /// Series created but not yet written to the WAL and the store.
+    pub(crate) new_ids: Vec<SeriesId>,
+    /// Symbol ids in `label_arena` that belong to no series any more.
+    arena_garbage: usize,
     pub(crate) unpersisted: Vec<Unpersisted>,
     /// Newest sample timestamp committed, `i64::MIN` when empty.
     pub(crate) max_t: Timestamp,
@@ -297,6 +299,86 @@ impl Head {
                 i += 1;
             }
         }
+    }
+
+    /// Drops from the head every series that has nothing in memory (no open chunk, no chunk
+    /// waiting to be written, not waiting to be logged) and no sample since `before`: its data
+    /// is in the store and its labels in the index, and an append brings it back. Returns how
+    /// many were dropped. Slots move, ids do not: callers hold ids across this.
+    pub(crate) fn drop_idle(&mut self, before: Timestamp) -> usize {
+        let busy: hashbrown::HashSet<SeriesId> = self
+            .unpersisted
+            .iter()
+            .map(|u| u.id)
+            .chain(self.new_ids.iter().copied())
+            .collect();
+        let mut dropped = 0;
+        for slot in (0..self.series.len() as u32).rev() {
+            let idle = self
+                .series
+                .get(slot as usize)
+                .is_some_and(|s| s.chunk.is_empty() && s.last_t < before && !busy.contains(&s.id));
+            if idle {
+                self.remove(slot);
+                dropped += 1;
+            }
+        }
+        if self.arena_garbage > self.label_arena.len() / 2 {
+            self.compact_arena();
+        }
+        dropped
+    }
+
+    /// Removes `slot`, moving the last series into it.
+    fn remove(&mut self, slot: u32) {
+        let last = (self.series.len() as u32).saturating_sub(1);
+        let (Some(gone), Some(moved)) = (
+            self.series.get(slot as usize),
+            self.series.get(last as usize),
+        ) else {
+            return;
+        };
+        let (gone_id, moved_id) = (gone.id, moved.id);
+        let gone_hash = hash_ids(&self.hasher, self.label_ids(slot));
+        let moved_hash = hash_ids(&self.hasher, self.label_ids(last));
+        if let Ok(e) = self.by_labels.find_entry(gone_hash, |&s| s == slot) {
+            e.remove();
+        }
+        if let Ok(e) = self
+            .by_id
+            .find_entry(hash_id(&self.hasher, gone_id), |&s| s == slot)
+        {
+            e.remove();
+        }
+        if slot != last {
+            if let Some(s) = self.by_labels.find_mut(moved_hash, |&s| s == last) {
+                *s = slot;
+            }
+            if let Some(s) = self
+                .by_id
+                .find_mut(hash_id(&self.hasher, moved_id), |&s| s == last)
+            {
+                *s = slot;
+            }
+        }
+        self.arena_garbage += self.label_ids(slot).len();
+        self.series.swap_remove(slot as usize);
+    }
+
+    /// Rewrites the label arena without the ids of dropped series.
+    fn compact_arena(&mut self) {
+        let mut arena = Vec::with_capacity(self.label_arena.len() - self.arena_garbage);
+        for s in &mut self.series {
+            let at = s.labels_at as usize;
+            let ids = self
+                .label_arena
+                .get(at..at + usize::from(s.labels_len))
+                .unwrap_or(&[]);
+            s.labels_at = arena.len() as u32;
+            arena.extend_from_slice(ids);
+        }
+        self.label_arena = arena;
+        self.arena_garbage = 0;
     }
 
     /// Heap bytes held by the head, approximately (for `/metrics` and the memory benchmark).

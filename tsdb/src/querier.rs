@@ -64,6 +64,21 @@ impl Db {
         Ok(out)
     }
 
+    /// The newest sample of series `id` in the store (not the head), if any.
+    pub(crate) fn newest_stored(&self, id: SeriesId) -> Result<Option<Sample>> {
+        let Some((cmint, bytes)) = self.store.last_chunk(id)? else {
+            return Ok(None);
+        };
+        let mut samples = Vec::new();
+        chunkenc::decode_sealed(&bytes, &mut samples).map_err(|e| Error::Corrupt {
+            what: "chunk",
+            path: self.dir.join("kv"),
+            offset: 0,
+            reason: format!("series {id} chunk at {cmint}: {e}"),
+        })?;
+        Ok(samples.last().copied())
+    }
+
     /// Labels of a stored series.
     pub(crate) fn series_labels(&self, id: SeriesId) -> Result<Labels> {
         self.store.labels(id)?.ok_or_else(|| Error::Corrupt {

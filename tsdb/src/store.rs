@@ -352,6 +352,21 @@ impl Store {
         Ok(out)
     }
 
+    /// The chunk of series `id` with the latest start, searching partitions newest first.
+    pub(crate) fn last_chunk(&self, id: SeriesId) -> Result<Option<(Timestamp, fjall::Slice)>> {
+        let parts: Vec<Keyspace> = self.partitions.read().values().rev().cloned().collect();
+        for ks in parts {
+            let range = codec::chunk_key(id, i64::MIN)..=codec::chunk_key(id, i64::MAX);
+            if let Some(kv) = ks.range(range).next_back() {
+                let (k, v) = kv.into_inner()?;
+                let (_, mint) =
+                    codec::parse_chunk_key(&k).ok_or_else(|| self.corrupt("chunk key", 0))?;
+                return Ok(Some((mint, v)));
+            }
+        }
+        Ok(None)
+    }
+
     /// Sorted ids of the series carrying `name="value"`.
     pub(crate) fn postings(&self, name: &str, value: &str) -> Result<Vec<SeriesId>> {
         let mut ids = Vec::new();

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod churn;
 mod crash;
 mod index;
 mod model_check;
