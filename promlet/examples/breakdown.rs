@@ -27,7 +27,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut by_metric: BTreeMap<String, (u64, u64, String)> = BTreeMap::new();
     let (mut bytes, mut samples) = (0u64, 0u64);
     for ((metric, _), points) in &series {
-        for chunk in points.chunks(240) {
+        for chunk in points.chunks(
+            std::env::var("CHUNK")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(240),
+        ) {
             let mut out = Vec::new();
             chunkenc::encode_sealed(chunk, &mut out);
             let modes = chunkenc::sealed_modes(&out)?;

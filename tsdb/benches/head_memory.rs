@@ -1,13 +1,15 @@
 //! Head memory per active series: appends `SAMPLES` samples to each of `SERIES` series (1M by
-//! default, node_exporter-like labels) and reports the growth of the process's resident memory
-//! per series, next to the head's own estimate. Run in release:
+//! default, node_exporter-like labels) and reports the live heap growth per series (counted by
+//! a wrapping allocator over glibc malloc), the resident memory growth, and the head's own
+//! estimate. `head_memory_mimalloc` runs the same workload on mimalloc, the binary's
+//! allocator, for the resident figure a user sees. Run in release:
 //!
-//! `cargo bench -p tsdb --bench head_memory` (env `SERIES`, `SAMPLES` override the sizes).
+//! `SERIES=1000000 SAMPLES=120 cargo bench -p tsdb --bench head_memory`
 
-use model::{Appendable, Labels, SeriesRef};
+#[path = "common/head_memory.rs"]
+mod common;
 
-/// Counts live heap bytes over the system allocator: the live figure is what the process
-/// holds, the resident figure adds what glibc's malloc keeps (the binary uses mimalloc).
+/// Counts live heap bytes over the system allocator.
 #[global_allocator]
 static ALLOC: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INSTRUMENTED_SYSTEM;
 
@@ -15,98 +17,10 @@ fn live_heap_bytes() -> i64 {
     let s = ALLOC.stats();
     s.bytes_allocated as i64 - s.bytes_deallocated as i64
 }
-use tsdb::{Db, Options};
-
-fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * 4096
-}
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// A node_exporter-like mix: half the series constant, 30 % counters in 0.01 steps (CPU
-/// seconds), 20 % integer gauges moving in 4 KiB pages.
-fn node_like_value(i: usize, k: i64) -> f64 {
-    match i % 10 {
-        0..=4 => (i % 3) as f64,
-        5..=7 => (k * (1480 + (k * 7 + i as i64) % 20) + i as i64) as f64 / 100.0,
-        _ => (1_000_000 + ((k * 31 + i as i64) % 17) * 4096) as f64,
-    }
-}
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let series = env_or("SERIES", 1_000_000);
-    let samples = env_or("SAMPLES", 120);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let opts = Options {
-        cache_bytes: 8 << 20,
-        ..Options::default()
-    };
-    let db = Db::open(dir.path(), opts).expect("open");
-    let labels: Vec<Labels> = (0..series)
-        .map(|i| {
-            Labels::from_pairs(&[
-                ("__name__", format!("node_metric_{}", i % 500).as_str()),
-                ("instance", format!("host{}:9100", i / 500).as_str()),
-                ("job", "node"),
-                ("device", format!("dev{}", i % 7).as_str()),
-            ])
-            .expect("labels")
-        })
-        .collect();
-    let base = rss_bytes();
-    let base_heap = live_heap_bytes();
-    let mut refs: Vec<Option<SeriesRef>> = vec![None; series];
-    let start = std::time::Instant::now();
-    for k in 0..samples as i64 {
-        let t = 1_767_225_600_000 + k * 15_000;
-        for (batch, chunk) in labels.chunks(10_000).enumerate() {
-            let mut app = db.appender();
-            for (j, l) in chunk.iter().enumerate() {
-                let i = batch * 10_000 + j;
-                let v = node_like_value(i, k);
-                refs[i] = Some(app.append(refs[i], l, t, v).expect("append"));
-            }
-            app.commit().expect("commit");
-        }
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    let grown = rss_bytes().saturating_sub(base);
-    let heap = live_heap_bytes() - base_heap;
-    let stats = db.stats();
-    println!(
-        "series {series}, samples per series {samples}, appended {}",
-        stats.samples_appended
-    );
-    println!(
-        "append rate (slowed by the counting allocator; see the append bench) {:.0} samples/s (including series creation)",
-        stats.samples_appended as f64 / elapsed
-    );
-    println!(
-        "resident memory growth {} bytes = {:.0} bytes per series",
-        grown,
-        grown as f64 / series as f64
-    );
-    println!(
-        "live heap growth {heap} bytes = {:.0} bytes per series (head, index caches, fjall memtables and block cache)",
-        heap as f64 / series as f64
-    );
-    println!(
-        "head estimate {} bytes = {:.0} bytes per series",
-        stats.head_bytes,
-        stats.head_bytes as f64 / series as f64
-    );
+    common::run(Some(live_heap_bytes));
 }
