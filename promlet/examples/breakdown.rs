@@ -1,7 +1,8 @@
 //! Where the bytes go: encodes each series of an OpenMetrics file into sealed chunks of 240
 //! samples and prints bytes per sample and the chosen encodings per metric, largest share first.
 //!
-//! `cargo run --release -p promlet --example breakdown -- bench/out/realistic.om`
+//! `cargo run --release -p promlet --example breakdown -- bench/out/realistic.om` (env `CHUNK`
+//! sets the samples per chunk, 240 by default).
 
 use std::collections::BTreeMap;
 use std::error::Error;
