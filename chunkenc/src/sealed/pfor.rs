@@ -2,20 +2,24 @@
 //! few values wider than `b` patched in from an exception list.
 //!
 //! ```text
-//! +--------+------------------------+-----------------------------------------------+
-//! | W (u8) | packed: ceil(m*b/8) B  | [if W&0x80] uvarint c, c x (uvarint gap,      |
-//! |        | value i at bits i*b..  |              uvarint high)                     |
-//! +--------+------------------------+-----------------------------------------------+
+//! +--------+------------------------+---------------------------------------------------+
+//! | W (u8) | packed: ceil(m*b/8) B  | [if W&0x80] uvarint c | gw u8 | hw u8 |            |
+//! |        | value i at bits i*b..  |   c gaps packed at gw bits | c highs packed at hw |
+//! +--------+------------------------+---------------------------------------------------+
 //! W = b | (0x80 if exceptions); b in 0..=64
 //! ```
 //!
 //! Value `i` is `low_i | high_i << b` where `low_i` is the packed field and `high_i` is 0 unless
 //! an exception names position `i`. Exception positions strictly increase: the first gap is the
-//! position itself, each further gap is `pos - prev_pos - 1`. `m` comes from the context.
+//! position itself, each further gap is `pos - prev_pos - 1`. Gaps and highs are bit-packed
+//! (LSB-first, like the main block) at the widths `gw` and `hw` of their largest values, so a
+//! few small stragglers cost about a byte each. `m` comes from the context.
 
 use super::Lane;
 use crate::ChunkError;
-use crate::bits::{ByteReader, Packer, bit_len, packed_len, put_uvarint, unpack, uvarint_len};
+use crate::bits::{
+    ByteReader, Packer, bit_len, load_le, low_mask, packed_len, put_uvarint, unpack, uvarint_len,
+};
 use model::Sample;
 
 /// Histogram of bit lengths (index 0..=64) of the values of one block.
@@ -60,8 +64,8 @@ pub(crate) fn histogram(xs: impl Iterator<Item = u64>) -> (Hist, u64, usize) {
 
 /// Picks the width minimising the block's size for `m` values whose bit lengths are `hist`.
 ///
-/// An exception is estimated at one gap byte plus the varint bytes of the widest high part
-/// (an upper bound, so the estimate never undercounts by more than the gap bytes).
+/// An exception is estimated at the bit width of a position (an upper bound for a gap) plus
+/// the width of the widest high part, with two bytes of widths and the count's varint.
 pub(crate) fn best(hist: &Hist, m: usize) -> Plan {
     let max = hist.iter().rposition(|&c| c > 0).unwrap_or(0);
     let mut best = Plan {
@@ -72,7 +76,8 @@ pub(crate) fn best(hist: &Hist, m: usize) -> Plan {
     let mut exc = 0usize;
     for b in (0..max).rev() {
         exc += hist.get(b + 1).copied().unwrap_or(0) as usize;
-        let exc_bits = exc * (8 + 8 * (max - b).div_ceil(7)) + 8 * uvarint_len(exc as u64);
+        let exc_bits =
+            exc * (bit_len(m as u64) as usize + (max - b)) + 16 + 8 * uvarint_len(exc as u64);
         let bits = 8 + m * b + exc_bits;
         if bits < best.bits {
             best = Plan {
@@ -96,15 +101,23 @@ pub(crate) fn encode(out: &mut Vec<u8>, plan: Plan, xs: &[u64]) {
     if plan.exceptions == 0 {
         return;
     }
-    put_uvarint(out, plan.exceptions as u64);
+    let (mut gaps, mut highs) = (Vec::new(), Vec::new());
     let mut next = 0usize;
     for (i, &x) in xs.iter().enumerate() {
         let high = if b >= 64 { 0 } else { x >> b };
         if high != 0 {
-            put_uvarint(out, (i - next) as u64);
-            put_uvarint(out, high);
+            gaps.push((i - next) as u64);
+            highs.push(high);
             next = i + 1;
         }
+    }
+    put_uvarint(out, gaps.len() as u64);
+    let widths = [&gaps, &highs].map(|list| list.iter().map(|&x| bit_len(x)).max().unwrap_or(0));
+    out.extend(widths.map(|w| w as u8));
+    for (list, w) in [&gaps, &highs].into_iter().zip(widths) {
+        let mut p = Packer::new(out, w);
+        list.iter().for_each(|&x| p.push(x));
+        p.finish();
     }
 }
 
@@ -147,6 +160,18 @@ pub(crate) fn decode<L: Lane>(
     Ok(())
 }
 
+/// The `i`-th `w`-bit value (0..=64) of an LSB-first packed block; missing bytes read as 0.
+#[inline]
+fn packed_at(bytes: &[u8], i: usize, w: u32) -> u64 {
+    if w == 0 {
+        return 0;
+    }
+    let bit = i * w as usize;
+    let window =
+        u128::from(load_le(bytes, bit / 8)) | u128::from(load_le(bytes, bit / 8 + 8)) << 64;
+    ((window >> (bit % 8)) as u64) & low_mask(w)
+}
+
 /// Applies a block's exception list.
 fn patch<L: Lane>(r: &mut ByteReader<'_>, b: u32, dst: &mut [Sample]) -> Result<(), ChunkError> {
     let at = r.offset();
@@ -154,22 +179,25 @@ fn patch<L: Lane>(r: &mut ByteReader<'_>, b: u32, dst: &mut [Sample]) -> Result<
     if c == 0 || c > dst.len() as u64 || b >= 64 {
         return Err(ByteReader::corrupt_at(at, "bad exception count"));
     }
+    let c = c as usize;
+    let (gw, hw) = (u32::from(r.u8()?), u32::from(r.u8()?));
+    if gw > 64 || hw == 0 || hw > 64 - b {
+        return Err(ByteReader::corrupt_at(at, "bad exception widths"));
+    }
+    let len = |w| packed_len(c, w).ok_or_else(|| ByteReader::corrupt_at(at, "exceptions too long"));
+    let (gap_bytes, high_bytes) = (r.take(len(gw)?)?, r.take(len(hw)?)?);
     let mut next = 0u64;
-    for _ in 0..c {
-        let at = r.offset();
-        let pos = next
-            .checked_add(r.uvarint()?)
-            .filter(|&p| p < dst.len() as u64);
-        let slot = pos.and_then(|p| dst.get_mut(p as usize));
-        let Some(slot) = slot else {
+    for i in 0..c {
+        let (gap, high) = (packed_at(gap_bytes, i, gw), packed_at(high_bytes, i, hw));
+        let pos = next.checked_add(gap).filter(|&p| p < dst.len() as u64);
+        let Some(slot) = pos.and_then(|p| dst.get_mut(p as usize)) else {
             return Err(ByteReader::corrupt_at(
                 at,
                 "exception position out of range",
             ));
         };
-        let high = r.uvarint()?;
-        if high.checked_shr(64 - b).unwrap_or(0) != 0 {
-            return Err(ByteReader::corrupt_at(at, "exception wider than 64 bits"));
+        if high == 0 {
+            return Err(ByteReader::corrupt_at(at, "empty exception"));
         }
         L::set(slot, L::get(slot) | high << b);
         next = pos.unwrap_or(0) + 1;
@@ -201,7 +229,8 @@ mod tests {
         xs[57] = 70_000;
         let (plan, len) = round_trip(&xs);
         assert_eq!((plan.b, plan.exceptions), (2, 1));
-        assert!(len <= 1 + 30 + 1 + 1 + 3, "{len}");
+        // W, 30 packed bytes, count, two widths, a 6-bit gap and a 15-bit high.
+        assert!(len <= 1 + 30 + 1 + 2 + 1 + 2, "{len}");
     }
 
     #[test]
