@@ -45,14 +45,7 @@ impl Db {
         if let Some(slot) = st.head.find(labels) {
             return Ok(slot);
         }
-        if labels.is_empty() {
-            let reason = "a series needs at least one label";
-            return Err(model::Error::InvalidLabels {
-                labels: "{}".into(),
-                reason,
-            }
-            .into());
-        }
+        check_storable(labels)?;
         if let Some(id) = self.store.lookup(labels)? {
             return self.revive(st, id, labels);
         }
@@ -88,6 +81,46 @@ impl Db {
         };
         self.revive(st, id, &labels).map(Some)
     }
+}
+
+/// The most bytes a label name and value may take together: both go into index keys, which
+/// the key-value store limits to 64 KiB.
+pub(crate) const MAX_LABEL_BYTES: usize = 60_000;
+/// The most labels a series may have.
+pub(crate) const MAX_LABELS: usize = 10_000;
+
+/// Rejects label sets the store cannot index: none at all, more than 10000 labels, or a label
+/// whose name and value take more than 60000 bytes together.
+///
+/// # Errors
+/// [`model::Error::InvalidLabels`] saying which limit the labels break.
+pub fn check_storable(labels: &Labels) -> Result<()> {
+    let reason = if labels.is_empty() {
+        "a series needs at least one label"
+    } else if labels.len() > MAX_LABELS {
+        "a series may have at most 10000 labels"
+    } else if labels
+        .iter()
+        .any(|l| l.name.len() + l.value.len() > MAX_LABEL_BYTES)
+    {
+        "a label name and value may take at most 60000 bytes together"
+    } else {
+        return Ok(());
+    };
+    let mut shown = labels.to_string();
+    if shown.len() > 200 {
+        let cut = (0..=200)
+            .rev()
+            .find(|&i| shown.is_char_boundary(i))
+            .unwrap_or(0);
+        shown.truncate(cut);
+        shown.push_str("...");
+    }
+    Err(model::Error::InvalidLabels {
+        labels: shown,
+        reason,
+    }
+    .into())
 }
 
 /// Checks a sample against the newest one of its series (Prometheus's rules).
@@ -185,9 +218,13 @@ impl DbAppender<'_> {
         }
         let mut payload = Vec::new();
         if !new.is_empty() {
-            db.store.add_series(&new)?;
             wal::encode_series(new.iter().map(|(id, l)| (*id, l)), &mut payload);
-            wal.log(&payload)?;
+            let logged = db.store.add_series(&new).and_then(|()| wal.log(&payload));
+            if let Err(e) = logged {
+                // The series stay new: the next commit logs and indexes them again.
+                head.new_ids.extend(new_ids);
+                return Err(e);
+            }
         }
         payload.clear();
         let samples: Vec<(SeriesId, Timestamp, f64)> =
@@ -217,7 +254,14 @@ impl DbAppender<'_> {
 
 /// Appends one accepted sample to its series' open chunk, sealing the chunk first when it is
 /// full or the sample belongs to another partition.
-fn apply(head: &mut Head, opts: &crate::Options, slot: u32, t: Timestamp, v: f64, segment: u32) {
+pub(crate) fn apply(
+    head: &mut Head,
+    opts: &crate::Options,
+    slot: u32,
+    t: Timestamp,
+    v: f64,
+    segment: u32,
+) {
     // The newest sample is in the open chunk whenever it is not empty, and a chunk stays in
     // one partition: comparing with it tells whether `t` crosses into another.
     let needs_seal = head.get(slot).is_some_and(|s| {
@@ -261,6 +305,11 @@ impl Db {
                 .fetch_add(1, Ordering::Relaxed);
             tracing::error!(error = %e, chunks = chunks.len(), "tsdb: writing sealed chunks failed; will retry");
             return Ok(());
+        }
+        // The marker below lets replay skip these samples: with `Always` the chunks must reach
+        // stable storage before it does.
+        if self.opts.fsync == crate::FsyncPolicy::Always {
+            self.store.persist(true)?;
         }
         let sealed: Vec<(SeriesId, Timestamp)> =
             st.head.unpersisted.iter().map(|u| (u.id, u.maxt)).collect();

@@ -1,5 +1,6 @@
 //! Bulk loading of whole series, bypassing the head and the WAL (the engine of `promlet import`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use model::{Labels, Sample};
@@ -38,7 +39,7 @@ impl Db {
         progress: &mut dyn FnMut(u64),
     ) -> Result<BackfillStats> {
         let mut stats = BackfillStats::default();
-        let mut new_series: Vec<(SeriesId, Labels)> = Vec::new();
+        let mut new_series: HashMap<Labels, SeriesId> = HashMap::new();
         let mut chunks: Vec<SealedChunk> = Vec::new();
         let mut pending_bytes = 0usize;
         for (labels, samples) in series {
@@ -65,13 +66,17 @@ impl Db {
         self.write_backfill_batch(&mut new_series, &mut chunks)?;
         progress(stats.samples);
         self.store.persist(true)?;
+        if let Some(stored) = self.store.max_t()? {
+            let mut st = self.state.lock();
+            st.head.max_t = st.head.max_t.max(stored);
+        }
         Ok(stats)
     }
 
     fn backfill_id(
         &self,
         labels: &Labels,
-        new_series: &mut Vec<(SeriesId, Labels)>,
+        new_series: &mut HashMap<Labels, SeriesId>,
     ) -> Result<SeriesId> {
         let mut st = self.state.lock();
         if let Some(id) = st
@@ -85,22 +90,23 @@ impl Db {
         if let Some(id) = self.store.lookup(labels)? {
             return Ok(id);
         }
-        if let Some((id, _)) = new_series.iter().find(|(_, l)| l == labels) {
+        if let Some(id) = new_series.get(labels) {
             return Ok(*id);
         }
+        crate::check_storable(labels)?;
         let id = st.head.next_id;
         st.head.next_id += 1;
-        new_series.push((id, labels.clone()));
+        new_series.insert(labels.clone(), id);
         Ok(id)
     }
 
     fn write_backfill_batch(
         &self,
-        new_series: &mut Vec<(SeriesId, Labels)>,
+        new_series: &mut HashMap<Labels, SeriesId>,
         chunks: &mut Vec<SealedChunk>,
     ) -> Result<()> {
-        self.store.ingest_series(new_series)?;
-        new_series.clear();
+        let series: Vec<(SeriesId, Labels)> = new_series.drain().map(|(l, id)| (id, l)).collect();
+        self.store.ingest_series(&series)?;
         self.store
             .ingest_chunks(chunks, |t| self.opts.partition_start(t))
     }

@@ -85,7 +85,10 @@ impl Db {
         let store = Store::open(&dir.join("kv"), opts.cache_bytes)?;
         let mut head = Head::new(store.next_series_id()?);
         let wal_dir = dir.join("wal");
-        replay_wal(&wal_dir, &store, &mut head)?;
+        replay_wal(&wal_dir, &store, &mut head, &opts)?;
+        if let Some(stored) = store.max_t()? {
+            head.max_t = head.max_t.max(stored);
+        }
         let wal = Wal::open(&wal_dir, opts.wal_segment_bytes, opts.fsync)?;
         let segment = wal.segment();
         for slot in 0..head.len() as u32 {
@@ -139,16 +142,10 @@ impl Db {
             .then(|| max_t.saturating_sub(self.opts.retention_ms))
     }
 
-    /// The newest sample time in the database, `i64::MIN` when it is empty.
+    /// The newest sample time in the database (committed or backfilled), `i64::MIN` when
+    /// it is empty.
     pub fn max_time(&self) -> Timestamp {
-        let head = self.state.lock().head.max_t;
-        let stored = self
-            .store
-            .partition_starts()
-            .last()
-            .map_or(i64::MIN, |s| s.saturating_add(self.opts.partition_ms - 1));
-        // A partition's start only bounds its data from above; the head knows exactly.
-        if head > i64::MIN { head } else { stored }
+        self.state.lock().head.max_t
     }
 
     /// Forces the WAL and the store's journal to stable storage.
@@ -253,7 +250,7 @@ fn check_or_write_version(dir: &Path) -> Result<()> {
 /// Rebuilds the head from the WAL: series records re-create head series (and store entries a
 /// crash may have lost), samples go into open chunks, and sealed markers drop the samples that
 /// already reached the store.
-fn replay_wal(wal_dir: &Path, store: &Store, head: &mut Head) -> Result<()> {
+fn replay_wal(wal_dir: &Path, store: &Store, head: &mut Head, opts: &Options) -> Result<()> {
     let mut missing = Vec::new();
     wal::replay(wal_dir, |segment, rec| {
         match rec {
@@ -269,10 +266,14 @@ fn replay_wal(wal_dir: &Path, store: &Store, head: &mut Head) -> Result<()> {
             }
             Record::Samples(samples) => {
                 for (id, t, v) in samples {
-                    replay_sample(store, head, segment, id, t, v)?;
+                    replay_sample(store, head, opts, segment, (id, t, v))?;
                 }
             }
             Record::Sealed(sealed) => {
+                let markers: hashbrown::HashMap<SeriesId, Timestamp> =
+                    sealed.iter().copied().collect();
+                head.unpersisted
+                    .retain(|u| markers.get(&u.id).is_none_or(|&m| u.maxt > m));
                 for (id, maxt) in sealed {
                     let Some(slot) = head.slot_of_id(id) else {
                         continue;
@@ -306,10 +307,9 @@ fn drop_persisted(chunk: &mut HeadChunk, maxt: Timestamp) {
 fn replay_sample(
     store: &Store,
     head: &mut Head,
+    opts: &Options,
     segment: u32,
-    id: SeriesId,
-    t: Timestamp,
-    v: f64,
+    (id, t, v): (SeriesId, Timestamp, f64),
 ) -> Result<()> {
     let slot = match head.slot_of_id(id) {
         Some(slot) => slot,
@@ -327,15 +327,10 @@ fn replay_sample(
     if t <= s.last_t {
         return Ok(());
     }
-    if s.chunk.len() + 1 >= HeadChunk::MAX_SAMPLES {
-        // Replay does not cut chunks as appends do (the sealed markers say where they were
-        // cut), but a chunk must never overflow: seal it; it is written once the db is open.
-        head.seal(slot);
-    }
-    if let Some(s) = head.get_mut(slot) {
-        s.push(t, v, segment);
-    }
-    head.max_t = head.max_t.max(t);
+    // Cut chunks by the same rules as appends, so a chunk never spans partitions even when a
+    // sealed marker was lost; a chunk sealed here is written once the database is open (a
+    // marker later in the log drops it again if the store has it already).
+    crate::appender::apply(head, opts, slot, t, v, segment);
     Ok(())
 }
 

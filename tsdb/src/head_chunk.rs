@@ -12,7 +12,8 @@ use model::{Sample, Timestamp};
 /// Samples appended to the XOR tail before it is folded into the sealed prefix.
 const FOLD: usize = 48;
 
-/// An open chunk: at most [`HeadChunk::MAX_SAMPLES`] samples with increasing timestamps.
+/// An open chunk: at most 65535 samples (`Options::chunk_max_samples` is checked against that)
+/// with increasing timestamps.
 #[derive(Debug, Default)]
 pub(crate) struct HeadChunk {
     /// The first `prefix_len` samples as a sealed chunk (`chunkenc` format), if any.
@@ -22,9 +23,6 @@ pub(crate) struct HeadChunk {
 }
 
 impl HeadChunk {
-    /// The most samples a chunk holds.
-    pub(crate) const MAX_SAMPLES: usize = u16::MAX as usize;
-
     pub(crate) fn new() -> Self {
         Self::default()
     }

@@ -20,12 +20,13 @@ mod head;
 mod head_chunk;
 mod index;
 mod inspect;
+mod merge;
 mod options;
 mod querier;
 mod store;
 mod wal;
 
-pub use appender::DbAppender;
+pub use appender::{DbAppender, check_storable};
 pub use backfill::BackfillStats;
 pub use db::{Db, FORMAT_VERSION, Stats, dir_disk_bytes};
 pub use error::{Error, Result};

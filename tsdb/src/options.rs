@@ -94,6 +94,7 @@ impl Options {
 
     /// Start (inclusive, ms) of the partition holding `t`.
     pub fn partition_start(&self, t: Timestamp) -> Timestamp {
-        t.div_euclid(self.partition_ms) * self.partition_ms
+        t.div_euclid(self.partition_ms)
+            .saturating_mul(self.partition_ms)
     }
 }

@@ -17,9 +17,11 @@ use model::{Labels, Timestamp};
 use parking_lot::RwLock;
 
 use crate::codec::{self, Reader, SeriesId};
+use crate::merge;
 use crate::{Error, Result};
 
 const PARTITION_PREFIX: &str = "p";
+const MAX_T_KEY: &[u8] = b"max_t";
 
 /// A sealed chunk ready to be written: the series, the chunk's first timestamp, the bytes.
 pub(crate) type SealedChunk = (SeriesId, Timestamp, Arc<[u8]>);
@@ -32,6 +34,18 @@ struct SeriesEntries {
     postings: Vec<Vec<u8>>,
     values: HashSet<Box<[u8]>>,
     hashes: Vec<u64>,
+}
+
+/// Groups chunks by the partition their first timestamp falls in, oldest partition first.
+fn by_partition(
+    chunks: &[SealedChunk],
+    partition_of: &impl Fn(Timestamp) -> Timestamp,
+) -> BTreeMap<Timestamp, Vec<SealedChunk>> {
+    let mut out: BTreeMap<Timestamp, Vec<SealedChunk>> = BTreeMap::new();
+    for c in chunks {
+        out.entry(partition_of(c.1)).or_default().push(c.clone());
+    }
+    out
 }
 
 /// Writes sorted, unique keys into a keyspace as new table files.
@@ -55,6 +69,8 @@ pub(crate) struct Store {
     hashes: Keyspace,
     postings: Keyspace,
     values: Keyspace,
+    /// `max_t` -> the newest sample timestamp ever written to a chunk (i64 BE).
+    meta: Keyspace,
     partitions: RwLock<BTreeMap<Timestamp, Keyspace>>,
     /// Label-set hashes of every stored series: a lookup of a new series (the common case)
     /// answers from memory without touching the `hashes` keyspace. 8 bytes per series.
@@ -83,6 +99,7 @@ impl Store {
         let hashes = db.keyspace("hashes", index_options)?;
         let postings = db.keyspace("postings", index_options)?;
         let values = db.keyspace("values", index_options)?;
+        let meta = db.keyspace("meta", index_options)?;
         let mut partitions = BTreeMap::new();
         for name in db.list_keyspace_names() {
             let name: &str = &name;
@@ -109,6 +126,7 @@ impl Store {
             hashes,
             postings,
             values,
+            meta,
             partitions,
             known_hashes: RwLock::new(known),
             known_values: RwLock::new(HashSet::new()),
@@ -284,41 +302,53 @@ impl Store {
             return Ok(());
         }
         let mut b = self.db.batch();
-        for (id, mint, bytes) in chunks {
-            let ks = self.partition(partition_of(*mint))?;
-            b.insert(&ks, codec::chunk_key(*id, *mint), &**bytes);
+        for (part, these) in by_partition(chunks, &partition_of) {
+            let ks = self.partition(part)?;
+            for (key, bytes) in merge::resolve_collisions(&ks, &these)? {
+                b.insert(&ks, key, &*bytes);
+            }
+        }
+        if let Some(max_t) = self.raised_max_t(chunks)? {
+            b.insert(&self.meta, MAX_T_KEY, max_t.to_be_bytes());
         }
         b.commit()?;
         Ok(())
     }
 
+    /// The newest sample timestamp ever written to a chunk, if any chunk was.
+    pub(crate) fn max_t(&self) -> Result<Option<Timestamp>> {
+        let Some(v) = self.meta.get(MAX_T_KEY)? else {
+            return Ok(None);
+        };
+        let b: [u8; 8] = (*v).try_into().map_err(|_| self.corrupt("meta max_t", 0))?;
+        Ok(Some(i64::from_be_bytes(b)))
+    }
+
+    /// The new value of `max_t` if `chunks` hold a newer sample than recorded.
+    fn raised_max_t(&self, chunks: &[SealedChunk]) -> Result<Option<Timestamp>> {
+        let newest = chunks
+            .iter()
+            .filter_map(|c| chunkenc::sealed_meta(&c.2).ok().map(|m| m.maxt))
+            .max();
+        let known = self.max_t()?;
+        Ok(newest.filter(|&n| known.is_none_or(|k| n > k)))
+    }
+
     /// Bulk-loads chunks into their partitions as new table files, bypassing the journal
-    /// (`fjall` ingestion). `chunks` is sorted here; a later duplicate of a key wins.
+    /// (`fjall` ingestion). Chunks that share a key with each other or with a stored chunk are
+    /// merged (see `merge.rs`).
     pub(crate) fn ingest_chunks(
         &self,
         chunks: &mut Vec<SealedChunk>,
         partition_of: impl Fn(Timestamp) -> Timestamp,
     ) -> Result<()> {
-        chunks.sort_by_key(|c| (partition_of(c.1), c.0, c.1));
-        chunks.dedup_by(|later, earlier| {
-            let same = (later.0, later.1) == (earlier.0, earlier.1);
-            if same {
-                std::mem::swap(later, earlier);
-            }
-            same
-        });
-        let mut rest = &chunks[..];
-        while let Some(first) = rest.first() {
-            let part = partition_of(first.1);
-            let n = rest.partition_point(|c| partition_of(c.1) == part);
-            let (these, tail) = rest.split_at(n);
+        for (part, these) in by_partition(chunks, &partition_of) {
             let ks = self.partition(part)?;
-            let mut ingestion = ks.start_ingestion()?;
-            for (id, mint, bytes) in these {
-                ingestion.write(codec::chunk_key(*id, *mint), &**bytes)?;
-            }
-            ingestion.finish()?;
-            rest = tail;
+            let entries = merge::resolve_collisions(&ks, &these)?;
+            ingest(&ks, entries.iter().map(|(k, v)| (&k[..], &v[..])))?;
+        }
+        if let Some(max_t) = self.raised_max_t(chunks)? {
+            self.meta.insert(MAX_T_KEY, max_t.to_be_bytes())?;
         }
         chunks.clear();
         Ok(())
@@ -485,6 +515,7 @@ impl Store {
             self.hashes.clone(),
             self.postings.clone(),
             self.values.clone(),
+            self.meta.clone(),
         ];
         all.extend(self.partitions.read().values().cloned());
         for ks in all {

@@ -126,6 +126,9 @@ pub(crate) struct Wal {
     max_segment_len: u64,
     fsync: FsyncPolicy,
     frame: Vec<u8>,
+    /// Set when a failed write could not be undone: the log refuses further records, since
+    /// anything after a broken record would be cut off on replay.
+    broken: bool,
 }
 
 fn segment_path(dir: &Path, n: u32) -> PathBuf {
@@ -164,6 +167,7 @@ impl Wal {
             max_segment_len,
             fsync,
             frame: Vec::new(),
+            broken: false,
         })
     }
 
@@ -174,7 +178,24 @@ impl Wal {
 
     /// Appends one record (already encoded) with a single `write`, then syncs as the policy says.
     /// Returns whether a new segment was started before the write.
+    ///
+    /// A write that fails (disk full, I/O error) is undone by cutting the segment back to its
+    /// last whole record, so records logged once space returns are not lost behind a torn one.
     pub(crate) fn log(&mut self, payload: &[u8]) -> Result<bool> {
+        let path = || segment_path(&self.dir, self.segment);
+        if self.broken {
+            let reason = std::io::Error::other(
+                "an earlier failed write could not be undone; restart promlet",
+            );
+            return Err(Error::io("write", path(), reason));
+        }
+        if payload.len() > MAX_RECORD {
+            let reason = std::io::Error::other(format!(
+                "a batch of {} bytes exceeds the WAL record limit of {MAX_RECORD}; commit smaller batches",
+                payload.len()
+            ));
+            return Err(Error::io("write", path(), reason));
+        }
         let mut rotated = false;
         if self.segment_len + payload.len() as u64 > self.max_segment_len
             && self.segment_len > HEADER_LEN as u64
@@ -189,9 +210,12 @@ impl Wal {
             .extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
         self.frame.extend_from_slice(payload);
         let path = || segment_path(&self.dir, self.segment);
-        self.file
-            .write_all(&self.frame)
-            .map_err(|e| Error::io("write", path(), e))?;
+        if let Err(e) = self.file.write_all(&self.frame) {
+            if self.file.set_len(self.segment_len).is_err() {
+                self.broken = true;
+            }
+            return Err(Error::io("write", path(), e));
+        }
         if self.fsync == FsyncPolicy::Always {
             self.file
                 .sync_data()
@@ -229,6 +253,8 @@ impl Wal {
     }
 }
 
+/// Creates segment `n` with its header, and syncs the directory so the new file's name
+/// survives a power loss.
 fn create_segment(dir: &Path, n: u32) -> Result<File> {
     let path = segment_path(dir, n);
     let mut f = OpenOptions::new()
@@ -241,6 +267,9 @@ fn create_segment(dir: &Path, n: u32) -> Result<File> {
     header[4] = VERSION;
     f.write_all(&header)
         .map_err(|e| Error::io("write", &path, e))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("fsync directory", dir, e))?;
     Ok(f)
 }
 
@@ -259,6 +288,13 @@ pub(crate) fn replay(dir: &Path, mut visit: impl FnMut(u32, Record) -> Result<()
             .and_then(|mut f| f.read_to_end(&mut data))
             .map_err(|e| Error::io("read", &path, e))?;
         let last = i + 1 == segs.len();
+        if data.len() < HEADER_LEN {
+            // Created but never given its header (a crash right after creation): it holds
+            // nothing, and left in place it would stop the next open.
+            tracing::warn!(segment = %path.display(), "wal: removing a segment without header");
+            fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
+            continue;
+        }
         match replay_segment(&data, |rec| visit(seg, rec)) {
             Ok(()) => {}
             Err(SegmentError::Visit(e)) => return Err(e),
@@ -420,5 +456,49 @@ mod tests {
         assert!(wal.segment() > 2);
         wal.truncate_before(wal.segment()).unwrap();
         assert_eq!(segments(dir.path()).unwrap(), vec![wal.segment()]);
+    }
+}
+
+#[cfg(test)]
+mod failure_tests {
+    use super::*;
+
+    #[test]
+    fn a_write_that_cannot_be_undone_stops_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wal = Wal::open(dir.path(), 1 << 20, FsyncPolicy::Never).unwrap();
+        wal.log(b"\x03\x00").unwrap();
+        // A read-only handle: the write fails and so does the undo.
+        wal.file = File::open(segment_path(dir.path(), wal.segment())).unwrap();
+        assert!(wal.log(b"\x03\x00").is_err());
+        let err = wal.log(b"\x03\x00").unwrap_err().to_string();
+        assert!(err.contains("could not be undone"), "{err}");
+        // What was logged before the failure replays.
+        let mut n = 0;
+        replay(dir.path(), |_, _| {
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn a_segment_without_header_is_removed_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut wal = Wal::open(dir.path(), 1 << 20, FsyncPolicy::Never).unwrap();
+            wal.log(b"\x03\x00").unwrap();
+        }
+        std::fs::write(segment_path(dir.path(), 2), b"PW").unwrap();
+        Wal::open(dir.path(), 1 << 20, FsyncPolicy::Never).unwrap();
+        let mut n = 0;
+        replay(dir.path(), |_, _| {
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(n, 1);
+        assert!(!segment_path(dir.path(), 2).exists());
     }
 }

@@ -109,7 +109,9 @@ fn series_key(s: &SampleLine<'_>, key: &mut String) {
 fn labels_of(s: &SampleLine<'_>, path: &str) -> Result<Labels> {
     let mut v = vec![Label::new(model::METRIC_NAME, s.name)];
     v.extend(s.labels.iter().map(|(n, val)| Label::new(*n, &**val)));
-    Labels::new(v).with_context(|| format!("{path}: line {}", s.line))
+    let labels = Labels::new(v).with_context(|| format!("{path}: line {}", s.line))?;
+    tsdb::check_storable(&labels).with_context(|| format!("{path}: line {}", s.line))?;
+    Ok(labels)
 }
 
 /// Sorts one series by time; the same timestamp twice is accepted when the value is the same
