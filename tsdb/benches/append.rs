@@ -5,7 +5,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use model::{Appendable, Labels, SeriesRef};
-use tsdb::{Db, Options};
+use tsdb::{Db, FsyncPolicy, Options};
 
 const SERIES: usize = 10_000;
 
@@ -20,14 +20,31 @@ fn labels(i: usize) -> Labels {
 }
 
 fn bench_append(c: &mut Criterion) {
+    for (name, fsync) in [
+        ("scrape_of_10k_series_cached_refs", FsyncPolicy::Never),
+        (
+            "scrape_of_10k_series_cached_refs_fsync_always",
+            FsyncPolicy::Always,
+        ),
+    ] {
+        bench_policy(c, name, fsync);
+    }
+}
+
+/// One commit per iteration of `SERIES` samples, under the given WAL sync policy.
+fn bench_policy(c: &mut Criterion, name: &str, fsync: FsyncPolicy) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::open(dir.path(), Options::default()).expect("open");
+    let opts = Options {
+        fsync,
+        ..Options::default()
+    };
+    let db = Db::open(dir.path(), opts).expect("open");
     let series: Vec<Labels> = (0..SERIES).map(labels).collect();
     let mut refs: Vec<Option<SeriesRef>> = vec![None; SERIES];
     let mut scrape: i64 = 0;
     let mut g = c.benchmark_group("append");
     g.throughput(Throughput::Elements(SERIES as u64));
-    g.bench_function("scrape_of_10k_series_cached_refs", |b| {
+    g.bench_function(name, |b| {
         b.iter(|| {
             scrape += 1;
             let t = 1_767_225_600_000 + scrape * 15_000 + scrape % 3;
