@@ -53,7 +53,7 @@ impl Db {
         st.head.next_id += 1;
         let segment = st.wal.segment();
         let slot = st.head.insert(id, labels, segment);
-        st.head.new_ids.push(id);
+        st.head.new_ids.push((id, labels.clone()));
         Ok(slot)
     }
 
@@ -192,11 +192,7 @@ impl DbAppender<'_> {
             slots.push(db.slot_for_commit(&mut st, id)?);
         }
         let State { head, wal } = &mut *st;
-        let new_ids = std::mem::take(&mut head.new_ids);
-        let new: Vec<(SeriesId, Labels)> = new_ids
-            .iter()
-            .filter_map(|&id| head.slot_of_id(id).map(|slot| (id, head.labels(slot))))
-            .collect();
+        let new: Vec<(SeriesId, Labels)> = std::mem::take(&mut head.new_ids);
         // Another appender may have committed to the same series since `append` checked.
         let mut last: HashMap<u32, (Timestamp, u64)> = HashMap::new();
         let mut accepted = Vec::with_capacity(self.pending.len());
@@ -222,7 +218,7 @@ impl DbAppender<'_> {
             let logged = db.store.add_series(&new).and_then(|()| wal.log(&payload));
             if let Err(e) = logged {
                 // The series stay new: the next commit logs and indexes them again.
-                head.new_ids.extend(new_ids);
+                head.new_ids.extend(new);
                 return Err(e);
             }
         }

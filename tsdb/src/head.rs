@@ -8,15 +8,16 @@ use std::sync::Arc;
 
 use crate::head_chunk::HeadChunk;
 use hashbrown::{HashMap, HashTable};
-use model::{Label, Labels, Sample, Timestamp};
+use model::{Labels, Sample, Timestamp};
 
 use crate::codec::SeriesId;
 
-/// Interned label strings.
+/// Interned label strings: each distinct name or value once, with a number. The head only
+/// compares label sets by these numbers; it never turns them back into strings (queries read
+/// labels from the store), so the strings are kept once, as map keys.
 #[derive(Default)]
 struct Symbols {
     ids: HashMap<Box<str>, u32>,
-    strings: Vec<Box<str>>,
 }
 
 impl Symbols {
@@ -28,19 +29,14 @@ impl Symbols {
         if let Some(id) = self.ids.get(s) {
             return *id;
         }
-        let id = self.strings.len() as u32;
-        self.strings.push(s.into());
+        let id = self.ids.len() as u32;
         self.ids.insert(s.into(), id);
         id
     }
 
-    fn resolve(&self, id: u32) -> &str {
-        self.strings.get(id as usize).map_or("", |s| s)
-    }
-
     fn heap_bytes(&self) -> usize {
-        let strings: usize = self.strings.iter().map(|s| 2 * s.len()).sum();
-        strings + self.ids.capacity() * 28 + self.strings.capacity() * 16
+        let strings: usize = self.ids.keys().map(|s| s.len()).sum();
+        strings + self.ids.capacity() * 28
     }
 }
 
@@ -92,7 +88,7 @@ pub(crate) struct Head {
     by_id: HashTable<u32>,
     hasher: hashbrown::DefaultHashBuilder,
     /// Series created but not yet written to the WAL and the store.
-    pub(crate) new_ids: Vec<SeriesId>,
+    pub(crate) new_ids: Vec<(SeriesId, Labels)>,
     /// Symbol ids in `label_arena` that belong to no series any more.
     arena_garbage: usize,
     pub(crate) unpersisted: Vec<Unpersisted>,
@@ -203,16 +199,6 @@ impl Head {
         slot
     }
 
-    /// The labels of the series in `slot`.
-    pub(crate) fn labels(&self, slot: u32) -> Labels {
-        let pairs = self
-            .label_ids(slot)
-            .chunks_exact(2)
-            .map(|p| Label::new(self.symbols.resolve(p[0]), self.symbols.resolve(p[1])));
-        // The ids were interned from a valid label set, so it stays valid.
-        Labels::new(pairs.collect()).unwrap_or_default()
-    }
-
     /// Seals the open chunk of `slot` (if it has samples) into an [`Unpersisted`] entry.
     pub(crate) fn seal(&mut self, slot: u32) {
         let Some(s) = self.series.get_mut(slot as usize) else {
@@ -310,7 +296,7 @@ impl Head {
             .unpersisted
             .iter()
             .map(|u| u.id)
-            .chain(self.new_ids.iter().copied())
+            .chain(self.new_ids.iter().map(|(id, _)| *id))
             .collect();
         let mut dropped = 0;
         for slot in (0..self.series.len() as u32).rev() {
