@@ -463,6 +463,16 @@ mod tests {
 mod failure_tests {
     use super::*;
 
+    fn count_records(dir: &Path) -> usize {
+        let mut n = 0;
+        replay(dir, |_, _| {
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
+        n
+    }
+
     #[test]
     fn a_write_that_cannot_be_undone_stops_the_log() {
         let dir = tempfile::tempdir().unwrap();
@@ -474,13 +484,7 @@ mod failure_tests {
         let err = wal.log(b"\x03\x00").unwrap_err().to_string();
         assert!(err.contains("could not be undone"), "{err}");
         // What was logged before the failure replays.
-        let mut n = 0;
-        replay(dir.path(), |_, _| {
-            n += 1;
-            Ok(())
-        })
-        .unwrap();
-        assert_eq!(n, 1);
+        assert_eq!(count_records(dir.path()), 1);
     }
 
     #[test]
@@ -492,13 +496,7 @@ mod failure_tests {
         }
         std::fs::write(segment_path(dir.path(), 2), b"PW").unwrap();
         Wal::open(dir.path(), 1 << 20, FsyncPolicy::Never).unwrap();
-        let mut n = 0;
-        replay(dir.path(), |_, _| {
-            n += 1;
-            Ok(())
-        })
-        .unwrap();
-        assert_eq!(n, 1);
+        assert_eq!(count_records(dir.path()), 1);
         assert!(!segment_path(dir.path(), 2).exists());
     }
 }
