@@ -149,13 +149,6 @@ pub(crate) fn pair_key(name: &str, value: &str) -> Vec<u8> {
     k
 }
 
-/// Key of one postings entry: the pair, then the series id.
-pub(crate) fn postings_key(name: &str, value: &str, id: SeriesId) -> Vec<u8> {
-    let mut k = pair_key(name, value);
-    k.extend_from_slice(&id.to_be_bytes());
-    k
-}
-
 /// Reads the (name, value) of a values-keyspace key.
 pub(crate) fn parse_pair_key(k: &[u8]) -> Option<(&str, &str)> {
     let mut r = Reader::new(k);
@@ -164,8 +157,35 @@ pub(crate) fn parse_pair_key(k: &[u8]) -> Option<(&str, &str)> {
     r.is_empty().then_some((name, value))
 }
 
-/// The series id at the end of a postings key.
-pub(crate) fn id_from_postings_key(k: &[u8]) -> Option<SeriesId> {
+/// Encodes sorted, distinct ids: count, then deltas (the first from 0), as varints.
+pub(crate) fn encode_id_list(ids: &[SeriesId]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(ids.len() + 2);
+    put_uvarint(&mut out, ids.len() as u64);
+    let mut prev = 0u64;
+    for &id in ids {
+        put_uvarint(&mut out, id.wrapping_sub(prev));
+        prev = id;
+    }
+    out
+}
+
+/// Decodes [`encode_id_list`], appending to `out`; `Err(offset)` on malformed input.
+pub(crate) fn decode_id_list(bytes: &[u8], out: &mut Vec<SeriesId>) -> Result<(), usize> {
+    let mut r = Reader::new(bytes);
+    let n = r.uvarint()?;
+    if n > bytes.len() as u64 {
+        return Err(0);
+    }
+    let mut prev = 0u64;
+    for _ in 0..n {
+        prev = prev.wrapping_add(r.uvarint()?);
+        out.push(prev);
+    }
+    if r.is_empty() { Ok(()) } else { Err(r.pos()) }
+}
+
+/// The series id in the last 8 bytes of a key (`hashes` keys).
+pub(crate) fn id_from_key_tail(k: &[u8]) -> Option<SeriesId> {
     let tail: [u8; 8] = k.get(k.len().checked_sub(8)?..)?.try_into().ok()?;
     Some(u64::from_be_bytes(tail))
 }
@@ -224,11 +244,27 @@ mod tests {
         }
     }
 
+    proptest! {
+        #[test]
+        fn id_lists_round_trip(mut ids in proptest::collection::vec(any::<u64>(), 0..50)) {
+            ids.sort_unstable();
+            ids.dedup();
+            let mut out = Vec::new();
+            prop_assert_eq!(decode_id_list(&encode_id_list(&ids), &mut out), Ok(()));
+            prop_assert_eq!(out, ids);
+        }
+
+        #[test]
+        fn id_list_decoding_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = decode_id_list(&bytes, &mut Vec::new());
+        }
+    }
+
     #[test]
-    fn postings_keys_parse_back() {
-        let k = postings_key("job", "api", 42);
-        assert_eq!(id_from_postings_key(&k), Some(42));
-        assert!(k.starts_with(&pair_key("job", "api")));
+    fn pair_keys_parse_back() {
+        let mut k = pair_key("job", "api");
+        k.extend_from_slice(&42u64.to_be_bytes());
+        assert_eq!(id_from_key_tail(&k), Some(42));
         assert_eq!(
             parse_pair_key(&pair_key("job", "api")),
             Some(("job", "api"))

@@ -3,7 +3,7 @@
 //! Keyspaces (layouts in `FORMAT.md`):
 //! * `series`: series id -> encoded labels
 //! * `hashes`: hash of encoded labels ++ series id -> empty (labels -> id lookup)
-//! * `postings`: (name, value) ++ series id -> empty
+//! * `postings`: (name, value) ++ first series id -> the ids of one write's series with the pair
 //! * `values`: `n` ++ name -> empty, and `v` ++ (name, value) -> empty
 //! * `p<start ms>`: one per time partition, (series id, chunk mint) -> sealed chunk
 
@@ -31,7 +31,8 @@ pub(crate) type SealedChunk = (SeriesId, Timestamp, Arc<[u8]>);
 struct SeriesEntries {
     series: Vec<(Vec<u8>, Vec<u8>)>,
     hash_keys: Vec<Vec<u8>>,
-    postings: Vec<Vec<u8>>,
+    /// One entry per label pair: key (pair ++ smallest id), value (the ids, see `codec`).
+    postings: Vec<(Vec<u8>, Vec<u8>)>,
     values: HashSet<Box<[u8]>>,
     hashes: Vec<u64>,
 }
@@ -164,7 +165,7 @@ impl Store {
         }
         for kv in self.hashes.prefix(hash.to_be_bytes()) {
             let k = kv.key()?;
-            let id = codec::id_from_postings_key(&k).ok_or_else(|| self.corrupt("hash key", 0))?;
+            let id = codec::id_from_key_tail(&k).ok_or_else(|| self.corrupt("hash key", 0))?;
             if self.labels(id)?.as_ref() == Some(labels) {
                 return Ok(Some(id));
             }
@@ -188,6 +189,7 @@ impl Store {
     fn series_entries(&self, series: &[(SeriesId, Labels)]) -> SeriesEntries {
         let mut e = SeriesEntries::default();
         let known_values = self.known_values.read();
+        let mut by_pair: BTreeMap<Vec<u8>, Vec<SeriesId>> = BTreeMap::new();
         for (id, labels) in series {
             let mut enc = Vec::new();
             codec::encode_labels(labels, &mut enc);
@@ -198,7 +200,10 @@ impl Store {
             e.hash_keys.push(hk);
             e.series.push((id.to_be_bytes().to_vec(), enc));
             for l in labels {
-                e.postings.push(codec::postings_key(&l.name, &l.value, *id));
+                by_pair
+                    .entry(codec::pair_key(&l.name, &l.value))
+                    .or_default()
+                    .push(*id);
                 let mut nk = vec![b'n'];
                 nk.extend_from_slice(&codec::name_prefix(&l.name));
                 let mut vk = vec![b'v'];
@@ -209,6 +214,14 @@ impl Store {
                     }
                 }
             }
+        }
+        for (pair, mut ids) in by_pair {
+            ids.sort_unstable();
+            ids.dedup();
+            let first = ids.first().copied().unwrap_or(0);
+            let mut key = pair;
+            key.extend_from_slice(&first.to_be_bytes());
+            e.postings.push((key, codec::encode_id_list(&ids)));
         }
         e
     }
@@ -226,8 +239,8 @@ impl Store {
         for k in &e.hash_keys {
             b.insert(&self.hashes, k.as_slice(), []);
         }
-        for k in &e.postings {
-            b.insert(&self.postings, k.as_slice(), []);
+        for (k, v) in &e.postings {
+            b.insert(&self.postings, k.as_slice(), v.as_slice());
         }
         for k in &e.values {
             b.insert(&self.values, &**k, []);
@@ -251,14 +264,17 @@ impl Store {
             &self.series,
             e.series.iter().map(|(k, v)| (k.as_slice(), v.as_slice())),
         )?;
-        for (ks, keys) in [
-            (&self.hashes, &mut e.hash_keys),
-            (&self.postings, &mut e.postings),
-        ] {
-            keys.sort();
-            keys.dedup();
-            ingest(ks, keys.iter().map(|k| (k.as_slice(), &[][..])))?;
-        }
+        e.hash_keys.sort();
+        e.hash_keys.dedup();
+        ingest(
+            &self.hashes,
+            e.hash_keys.iter().map(|k| (k.as_slice(), &[][..])),
+        )?;
+        // One entry per pair, built from a sorted map: already sorted and unique.
+        ingest(
+            &self.postings,
+            e.postings.iter().map(|(k, v)| (k.as_slice(), v.as_slice())),
+        )?;
         let mut values: Vec<&[u8]> = e.values.iter().map(|k| &**k).collect();
         values.sort_unstable();
         ingest(&self.values, values.into_iter().map(|k| (k, &[][..])))?;
@@ -401,9 +417,13 @@ impl Store {
     pub(crate) fn postings(&self, name: &str, value: &str) -> Result<Vec<SeriesId>> {
         let mut ids = Vec::new();
         for kv in self.postings.prefix(codec::pair_key(name, value)) {
-            let k = kv.key()?;
-            ids.push(codec::id_from_postings_key(&k).ok_or_else(|| self.corrupt("postings", 0))?);
+            let v = kv.value()?;
+            codec::decode_id_list(&v, &mut ids)
+                .map_err(|off| self.corrupt("postings list", off))?;
         }
+        // Lists of different writes may interleave (a series restored by recovery).
+        ids.sort_unstable();
+        ids.dedup();
         Ok(ids)
     }
 
