@@ -24,6 +24,8 @@ pub struct DbAppender<'a> {
     pending: Vec<(SeriesId, Timestamp, f64)>,
     /// Newest (t, value bits) per series in this batch.
     newest: HashMap<SeriesId, (Timestamp, u64)>,
+    /// The wall clock when the batch started, ms (read once, not per sample).
+    now: Timestamp,
 }
 
 impl Appendable for Db {
@@ -32,6 +34,7 @@ impl Appendable for Db {
             db: self,
             pending: Vec::new(),
             newest: HashMap::new(),
+            now: (self.opts.now)(),
         })
     }
 }
@@ -164,7 +167,7 @@ impl DbAppender<'_> {
         let mut st = self.db.state.lock();
         if self
             .db
-            .cutoff_at(st.head.max_t)
+            .cutoff_with_clock(st.head.max_t, self.now)
             .is_some_and(|cutoff| t < cutoff)
         {
             return Err(model::Error::OutOfBounds.into());

@@ -136,10 +136,16 @@ impl Db {
         self.cutoff_at(self.max_time())
     }
 
-    /// The retention cutoff when the newest sample is at `max_t`.
+    /// The retention cutoff when the newest sample is at `max_t`: retention counts back from
+    /// it, or from the wall clock if that is earlier.
     pub(crate) fn cutoff_at(&self, max_t: Timestamp) -> Option<Timestamp> {
+        self.cutoff_with_clock(max_t, (self.opts.now)())
+    }
+
+    /// [`Db::cutoff_at`] with the wall clock read by the caller (`now`, ms).
+    pub(crate) fn cutoff_with_clock(&self, max_t: Timestamp, now: Timestamp) -> Option<Timestamp> {
         (self.opts.retention_ms > 0 && max_t > i64::MIN)
-            .then(|| max_t.saturating_sub(self.opts.retention_ms))
+            .then(|| max_t.min(now).saturating_sub(self.opts.retention_ms))
     }
 
     /// The newest sample time in the database (committed or backfilled), `i64::MIN` when

@@ -31,5 +31,5 @@ pub use backfill::BackfillStats;
 pub use db::{Db, FORMAT_VERSION, Stats, dir_disk_bytes};
 pub use error::{Error, Result};
 pub use inspect::{Census, PartitionCensus};
-pub use options::{FsyncPolicy, Options};
+pub use options::{FsyncPolicy, Options, wall_clock_ms};
 pub use querier::DbQuerier;

@@ -49,6 +49,17 @@ pub struct Options {
     pub fsync: FsyncPolicy,
     /// Block cache of the key-value store in bytes. Default 32 MiB.
     pub cache_bytes: u64,
+    /// The wall clock, ms since the epoch. Retention counts back from the newest sample but
+    /// never from later than this, so one sample stamped far in the future (nanoseconds sent
+    /// as milliseconds, a broken clock) cannot make retention drop everything.
+    pub now: fn() -> Timestamp,
+}
+
+/// The system clock in ms since the epoch (0 if the clock is before 1970).
+pub fn wall_clock_ms() -> Timestamp {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 impl Default for Options {
@@ -61,6 +72,7 @@ impl Default for Options {
             wal_segment_bytes: 32 << 20,
             fsync: FsyncPolicy::Never,
             cache_bytes: 32 << 20,
+            now: wall_clock_ms,
         }
     }
 }

@@ -163,3 +163,38 @@ fn retention_counts_from_the_newest_stored_sample_also_after_restart() {
         .unwrap_err();
     assert!(matches!(err, Error::OutOfBounds), "{err}");
 }
+
+#[test]
+fn one_far_future_sample_cannot_make_retention_drop_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let (day, hour) = (86_400_000i64, 3_600_000i64);
+    let now = 100 * day;
+    fn clock() -> i64 {
+        100 * 86_400_000
+    }
+    let opts = Options {
+        retention_ms: 2 * day,
+        partition_ms: hour,
+        now: clock,
+        ..small_options()
+    };
+    let db = Db::open(dir.path(), opts).unwrap();
+    crate::append_all(
+        &db,
+        &[(
+            labels("up", "a"),
+            vec![Sample::new(now - day, 1.0), Sample::new(now - 10, 2.0)],
+        )],
+    );
+    // Nanoseconds sent as milliseconds: a sample about 50 000 years ahead.
+    crate::append_all(
+        &db,
+        &[(labels("up", "b"), vec![Sample::new(now * 1_000_000, 3.0)])],
+    );
+    db.apply_retention().unwrap();
+    assert_eq!(counts(&db, 0, now), [("a".to_string(), 2)]);
+    // Samples inside retention by the wall clock are still accepted.
+    let mut app = db.appender();
+    app.append(None, &labels("up", "a"), now - 5, 4.0).unwrap();
+    app.commit().unwrap();
+}
