@@ -1,1 +1,17 @@
-//! The PromQL parser and engine (issue 3); empty until then.
+//! PromQL for promlet: the parser (and, later, the evaluation engine).
+//!
+//! [`parse`] turns a query into an [`Expr`] tree, type-checked as Prometheus's `checkAST`
+//! does, or into a [`ParseError`] carrying the byte span and `line:column` of the problem.
+//! [`Expr`]'s `Display` prints PromQL back, so `parse(&e.to_string()) == Ok(e)`.
+//! The function table lives in [`signatures`].
+#![deny(missing_docs)]
+
+pub mod parser;
+pub mod signatures;
+
+pub use parser::ast::{
+    AggregateOp, AtModifier, BinaryOp, Cardinality, Expr, ValueType, VectorMatching,
+};
+pub use parser::error::ParseError;
+pub use parser::parse;
+pub use signatures::{Function, function};

@@ -1,0 +1,131 @@
+//! The PromQL parser: a nom-based tokenizer feeding a precedence-climbing parser.
+//!
+//! Type checks (Prometheus's `checkAST`) run while nodes are built, so every error carries
+//! the byte span of the offending node.
+
+pub mod ast;
+pub mod error;
+mod expr;
+mod lex;
+mod literals;
+mod primary;
+
+use ast::Expr;
+use error::{PResult, ParseError};
+use lex::{Tok, Token, tokenize};
+
+/// Byte span `start..end` of a node in the source.
+pub(crate) type Span = (usize, usize);
+
+/// Parses a PromQL expression.
+///
+/// # Errors
+/// A [`ParseError`] with the byte span and `line:column` of the problem.
+pub fn parse(input: &str) -> Result<Expr, ParseError> {
+    parse_inner(input).map_err(|e| e.locate(input))
+}
+
+/// Parses without resolving line and column.
+fn parse_inner(input: &str) -> PResult<Expr> {
+    let toks = tokenize(input)?;
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        info_depth: 0,
+        depth: 0,
+    };
+    if p.peek().tok == Tok::Eof {
+        return Err(ParseError::new(0, 0, "no expression found in input"));
+    }
+    let (expr, _) = p.expr(0)?;
+    let t = p.peek();
+    if t.tok != Tok::Eof {
+        return Err(p.unexpected(""));
+    }
+    Ok(expr)
+}
+
+/// A cursor over the tokens.
+pub(crate) struct Parser {
+    /// All tokens, ending with [`Tok::Eof`].
+    toks: Vec<Token>,
+    /// Index of the next token.
+    pos: usize,
+    /// How many `info(...)` calls enclose the cursor; their data-label selectors may
+    /// match the empty value (`info(x, {data=~".*"})`).
+    info_depth: usize,
+    /// Current recursion depth of [`Parser::expr`], bounded by [`MAX_DEPTH`].
+    depth: usize,
+}
+
+/// Deepest nesting of sub-expressions accepted, so that hostile input cannot overflow the
+/// stack (while parsing, printing or dropping the tree).
+pub(crate) const MAX_DEPTH: usize = 200;
+
+impl Parser {
+    /// The next token (the final `Eof` repeats).
+    fn peek(&self) -> &Token {
+        let last = self.toks.len().saturating_sub(1);
+        &self.toks[self.pos.min(last)]
+    }
+
+    /// The token after the next one.
+    fn peek2(&self) -> &Tok {
+        let last = self.toks.len().saturating_sub(1);
+        &self.toks[(self.pos + 1).min(last)].tok
+    }
+
+    /// Consumes and returns the next token.
+    fn next(&mut self) -> Token {
+        let t = self.peek().clone();
+        if self.pos < self.toks.len() {
+            self.pos += 1;
+        }
+        t
+    }
+
+    /// End offset of the previously consumed token.
+    fn prev_end(&self) -> usize {
+        self.pos
+            .checked_sub(1)
+            .and_then(|i| self.toks.get(i))
+            .map_or(0, |t| t.end)
+    }
+
+    /// Whether the next token is the operator `op`.
+    fn at_op(&self, op: &str) -> bool {
+        matches!(&self.peek().tok, Tok::Op(o) if *o == op)
+    }
+
+    /// Whether the next token is the keyword `kw` (any case).
+    fn at_kw(&self, kw: &str) -> bool {
+        matches!(&self.peek().tok, Tok::Ident(s) if s.eq_ignore_ascii_case(kw))
+    }
+
+    /// Consumes the operator `op` or fails with an "unexpected" error.
+    fn expect_op(&mut self, op: &str, context: &str) -> PResult<Token> {
+        if self.at_op(op) {
+            Ok(self.next())
+        } else {
+            Err(self.unexpected(&format!("{context}, expected \"{op}\"")))
+        }
+    }
+
+    /// An "unexpected <token>" error at the next token, with optional context.
+    fn unexpected(&self, context: &str) -> ParseError {
+        let t = self.peek();
+        let sep = if context.is_empty() || context.starts_with(',') {
+            ""
+        } else {
+            " "
+        };
+        ParseError::new(
+            t.start,
+            t.end,
+            format!("unexpected {}{sep}{context}", t.tok.describe()),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;
