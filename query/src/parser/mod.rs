@@ -2,6 +2,23 @@
 //!
 //! Type checks (Prometheus's `checkAST`) run while nodes are built, so every error carries
 //! the byte span of the offending node.
+//!
+//! What the evaluator can rely on:
+//! * Every time in the AST is in milliseconds: `@` timestamps, offsets, ranges, steps.
+//! * A duration where a number is expected is that many seconds (`predict_linear(x[5m], 1h)`
+//!   gets 3600.0), as in Prometheus 3; `@` also takes a duration.
+//! * A `-` before a number literal is folded into it (`-1` is `NumberLiteral(-1.0)`); other
+//!   unary minus and every unary plus stay `Unary`.
+//! * When a selector names its metric, `matchers[0]` is `__name__="name"`; `{__name__="x"}`
+//!   leaves `name` as `None`. For a `MatrixSelector`, `offset` and `@` sit on the inner
+//!   vector selector.
+//! * A subquery's `step_ms` of `None` means the default resolution.
+//! * `Binary::matching` is `Some` exactly when both sides are instant vectors; set operators
+//!   get `ManyToMany`; `on: true` with no labels is `on()`.
+//! * Inside `info(...)` the non-empty-matcher rule is not applied, as in Prometheus.
+//! * Nesting deeper than 200 is an error rather than a stack overflow.
+//! * Regular expressions are checked by Rust's `regex` (through `model::Matcher`), not Go's
+//!   RE2: a few edge-case patterns may be accepted or refused differently.
 
 pub mod ast;
 pub mod error;
