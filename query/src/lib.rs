@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod parser;
+pub mod promqltest;
 pub mod signatures;
 
 pub use parser::ast::{
