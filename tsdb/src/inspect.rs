@@ -2,8 +2,8 @@
 
 use model::Timestamp;
 
+use crate::Result;
 use crate::db::{Db, dir_disk_bytes};
-use crate::{Error, Result};
 
 /// What one time partition holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,12 +53,8 @@ impl Db {
                 chunk_bytes: 0,
             };
             for (id, mint, bytes) in self.store.partition_chunks(start)? {
-                let meta = chunkenc::sealed_meta(&bytes).map_err(|e| Error::Corrupt {
-                    what: "chunk",
-                    path: self.dir.join("kv").join(format!("p{start}")),
-                    offset: 0,
-                    reason: format!("series {id} chunk at {mint}: {e}"),
-                })?;
+                let meta =
+                    chunkenc::sealed_meta(&bytes).map_err(|e| self.chunk_error(id, mint, e))?;
                 p.chunks += 1;
                 p.samples += u64::from(meta.count);
                 p.chunk_bytes += bytes.len() as u64;

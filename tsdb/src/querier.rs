@@ -46,12 +46,8 @@ impl Db {
         let mut out = Vec::new();
         for (cmint, bytes) in self.store.chunks(id, mint, maxt, self.opts.partition_ms)? {
             let before = out.len();
-            chunkenc::decode_sealed(&bytes, &mut out).map_err(|e| Error::Corrupt {
-                what: "chunk",
-                path: self.dir.join("kv"),
-                offset: 0,
-                reason: format!("series {id} chunk at {cmint}: {e}"),
-            })?;
+            chunkenc::decode_sealed(&bytes, &mut out)
+                .map_err(|e| self.chunk_error(id, cmint, e))?;
             if out.get(before).is_some_and(|s| s.t > maxt) || out.last().is_some_and(|s| s.t < mint)
             {
                 out.truncate(before);
@@ -70,13 +66,27 @@ impl Db {
             return Ok(None);
         };
         let mut samples = Vec::new();
-        chunkenc::decode_sealed(&bytes, &mut samples).map_err(|e| Error::Corrupt {
-            what: "chunk",
-            path: self.dir.join("kv"),
-            offset: 0,
-            reason: format!("series {id} chunk at {cmint}: {e}"),
-        })?;
+        chunkenc::decode_sealed(&bytes, &mut samples)
+            .map_err(|e| self.chunk_error(id, cmint, e))?;
         Ok(samples.last().copied())
+    }
+
+    /// The error for a stored chunk of series `id` starting at `mint` that does not decode.
+    pub(crate) fn chunk_error(
+        &self,
+        id: SeriesId,
+        mint: Timestamp,
+        e: chunkenc::ChunkError,
+    ) -> Error {
+        Error::Corrupt {
+            what: "chunk",
+            path: self
+                .dir
+                .join("kv")
+                .join(format!("p{}", self.opts.partition_start(mint))),
+            offset: 0,
+            reason: format!("series {id} chunk at {mint}: {e}"),
+        }
     }
 
     /// Labels of a stored series.

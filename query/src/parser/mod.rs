@@ -24,7 +24,7 @@ pub mod ast;
 pub mod error;
 mod expr;
 mod lex;
-mod literals;
+pub(crate) mod literals;
 mod primary;
 
 use ast::Expr;

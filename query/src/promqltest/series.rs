@@ -159,70 +159,10 @@ fn after_label(s: &str) -> Result<&str, String> {
 }
 
 /// Reads a quoted string (`"…"`, `'…'` with Go escapes, or `` `…` ``) at the start of `s`;
-/// returns the bytes consumed and the unescaped text.
+/// returns the bytes consumed and the unescaped text. The PromQL lexer's reader, with the
+/// error turned into a message that names the string.
 pub(crate) fn unquote_prefix(s: &str) -> Result<(usize, String), String> {
-    let quote = first_char(s);
-    let body = &s[1..];
-    if quote == '`' {
-        let end = body.find('`').ok_or("unterminated raw string")?;
-        return Ok((end + 2, body[..end].to_string()));
-    }
-    let bytes = s.as_bytes();
-    let mut out: Vec<u8> = Vec::new();
-    let mut i = 1;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == quote as u8 {
-            let text = String::from_utf8(out).map_err(|_| "invalid UTF-8 in string")?;
-            return Ok((i + 1, text));
-        }
-        if b == b'\\' {
-            i = unescape(s, i, &mut out)?;
-        } else {
-            out.push(b);
-            i += 1;
-        }
-    }
-    Err("unterminated quoted string".to_string())
-}
-
-/// Decodes the Go escape at `s[i]` (a backslash) into `out`; returns the next index.
-fn unescape(s: &str, i: usize, out: &mut Vec<u8>) -> Result<usize, String> {
-    let bytes = s.as_bytes();
-    let bad = || format!("unknown escape sequence in {s:?}");
-    let c = *bytes.get(i + 1).ok_or_else(bad)?;
-    let simple = match c {
-        b'a' => Some(7),
-        b'b' => Some(8),
-        b'f' => Some(12),
-        b'n' => Some(b'\n'),
-        b'r' => Some(b'\r'),
-        b't' => Some(b'\t'),
-        b'v' => Some(11),
-        b'\\' | b'\'' | b'"' => Some(c),
-        _ => None,
-    };
-    if let Some(b) = simple {
-        out.push(b);
-        return Ok(i + 2);
-    }
-    let (len, radix) = match c {
-        b'x' => (2, 16),
-        b'u' => (4, 16),
-        b'U' => (8, 16),
-        b'0'..=b'7' => (3, 8),
-        _ => return Err(bad()),
-    };
-    let start = if radix == 8 { i + 1 } else { i + 2 };
-    let digits = s.get(start..start + len).ok_or_else(bad)?;
-    let v = u32::from_str_radix(digits, radix).map_err(|_| bad())?;
-    if matches!(c, b'x' | b'0'..=b'7') {
-        out.push(u8::try_from(v).map_err(|_| bad())?);
-    } else {
-        let ch = char::from_u32(v).ok_or_else(bad)?;
-        out.extend_from_slice(ch.encode_utf8(&mut [0; 4]).as_bytes());
-    }
-    Ok(start + len)
+    crate::parser::literals::string(s).map_err(|(_, message)| format!("{message} in {s:?}"))
 }
 
 /// Parses and expands the value list of a series line.

@@ -25,7 +25,8 @@ fn unit_at(s: &str) -> Option<usize> {
         .position(|(u, _)| u.len() == 1 && u.starts_with(c))
 }
 
-/// Parses a Prometheus duration (`0`, `1h30m`, `10s53ms`) into milliseconds.
+/// Parses a Prometheus duration (`0`, `1h30m`, `10s53ms`) into milliseconds, with the
+/// PromQL lexer's duration reader.
 ///
 /// Units must appear in the order `y w d h m s ms`, each at most once; no sign, no
 /// fraction, no spaces.
@@ -33,28 +34,8 @@ pub(crate) fn parse_duration(s: &str) -> Option<i64> {
     if s == "0" {
         return Some(0);
     }
-    let mut rest = s;
-    let mut total: i64 = 0;
-    let mut next_rank = 0;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        if digits == 0 {
-            return None;
-        }
-        let n: i64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let rank = unit_at(rest)?;
-        if rank < next_rank {
-            return None;
-        }
-        next_rank = rank + 1;
-        rest = &rest[UNITS[rank].0.len()..];
-        total = total.checked_add(n.checked_mul(UNITS[rank].1)?)?;
-    }
-    (total <= MAX_MS).then_some(total)
+    let (rest, total) = crate::parser::literals::duration(s)?;
+    (rest.is_empty() && total <= MAX_MS).then_some(total)
 }
 
 /// Parses one signed single-unit duration at the start of `s` (`-30s`, `+1m`, `-59999ms`),
