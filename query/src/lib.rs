@@ -6,6 +6,7 @@
 //! The function table lives in [`signatures`].
 #![deny(missing_docs)]
 
+pub mod engine;
 pub mod parser;
 pub mod promqltest;
 pub mod signatures;
@@ -14,5 +15,6 @@ pub use parser::ast::{
     AggregateOp, AtModifier, BinaryOp, Cardinality, Expr, ValueType, VectorMatching,
 };
 pub use parser::error::ParseError;
+pub use engine::{Engine, EngineOptions};
 pub use parser::parse;
 pub use signatures::{Function, function};
