@@ -15,6 +15,7 @@
 //! parse failure is stored in [`Eval::expr`] rather than failing the file.
 
 mod eval;
+pub mod run;
 mod series;
 mod time;
 
