@@ -71,6 +71,11 @@ impl Labels {
         Self::default()
     }
 
+    /// The labels for which `keep` holds, still sorted and unique.
+    pub fn filtered(&self, keep: impl Fn(&Label) -> bool) -> Self {
+        Self(self.0.iter().filter(|l| keep(l)).cloned().collect())
+    }
+
     /// The value of label `name`, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0

@@ -1,1 +1,407 @@
-//! (in progress)
+//! Binary operators: arithmetic, comparisons and set operators, with vector matching.
+
+use std::collections::{HashMap, HashSet};
+
+use model::Labels;
+
+use super::eval::{Ctx, EResult, OutSample, SSeries, StepSample, Steps, Val};
+use super::value::QueryError;
+use crate::parser::ast::{BinaryOp, Cardinality, Expr, VectorMatching};
+
+/// Evaluates a binary expression.
+pub(super) fn eval(ctx: &Ctx<'_>, steps: &Steps, expr: &Expr) -> EResult<Val> {
+    let Expr::Binary {
+        op,
+        lhs,
+        rhs,
+        return_bool,
+        matching,
+    } = expr
+    else {
+        return Err(QueryError::exec("not a binary expression"));
+    };
+    let (op, return_bool) = (*op, *return_bool);
+    let l = ctx.eval(steps, lhs)?;
+    let r = ctx.eval(steps, rhs)?;
+    match (l, r) {
+        (Val::Scalar(a), Val::Scalar(b)) => Ok(Val::Scalar(
+            a.iter()
+                .zip(&b)
+                .map(|(&x, &y)| scalar_binop(op, x, y))
+                .collect(),
+        )),
+        (Val::Vector(v), Val::Scalar(s)) => {
+            vector_scalar(ctx, steps, op, v, &s, false, return_bool).map(Val::Vector)
+        }
+        (Val::Scalar(s), Val::Vector(v)) => {
+            vector_scalar(ctx, steps, op, v, &s, true, return_bool).map(Val::Vector)
+        }
+        (Val::Vector(a), Val::Vector(b)) => {
+            let default = VectorMatching {
+                card: Cardinality::OneToOne,
+                on: false,
+                labels: Vec::new(),
+            };
+            let matching = matching.as_ref().unwrap_or(&default);
+            vector_vector(ctx, steps, op, &a, &b, matching, return_bool).map(Val::Vector)
+        }
+        _ => Err(QueryError::exec("binary operator on unsupported operand types")),
+    }
+}
+
+/// Applies `op` to two floats: the value, and whether a comparison holds (always true for
+/// arithmetic).
+pub(super) fn elem_binop(op: BinaryOp, l: f64, r: f64) -> (f64, bool) {
+    use BinaryOp::*;
+    match op {
+        Add => (l + r, true),
+        Sub => (l - r, true),
+        Mul => (l * r, true),
+        Div => (l / r, true),
+        Pow => (l.powf(r), true),
+        Mod => (l % r, true),
+        Atan2 => (l.atan2(r), true),
+        Eql => (l, l == r),
+        Neq => (l, l != r),
+        Gtr => (l, l > r),
+        Lss => (l, l < r),
+        Gte => (l, l >= r),
+        Lte => (l, l <= r),
+        And | Or | Unless => (f64::NAN, false),
+    }
+}
+
+/// Scalar ⊕ scalar; comparisons (which must be `bool`) give 1 or 0.
+fn scalar_binop(op: BinaryOp, l: f64, r: f64) -> f64 {
+    let (v, keep) = elem_binop(op, l, r);
+    if op.is_comparison() {
+        if keep { 1.0 } else { 0.0 }
+    } else {
+        v
+    }
+}
+
+/// Whether the operator changes what the value means (so the metric name goes).
+fn changes_schema(op: BinaryOp) -> bool {
+    !op.is_comparison() && !op.is_set()
+}
+
+/// Vector ⊕ scalar (or scalar ⊕ vector with `swap`).
+fn vector_scalar(
+    ctx: &Ctx<'_>,
+    steps: &Steps,
+    op: BinaryOp,
+    mut series: Vec<SSeries>,
+    scalar: &[f64],
+    swap: bool,
+    return_bool: bool,
+) -> EResult<Vec<SSeries>> {
+    let drops = changes_schema(op) || return_bool;
+    for s in &mut series {
+        s.points.retain_mut(|p| {
+            let sv = steps
+                .index(p.t)
+                .and_then(|i| scalar.get(i))
+                .copied()
+                .unwrap_or(f64::NAN);
+            let (l, r) = if swap { (sv, p.v) } else { (p.v, sv) };
+            let (mut v, mut keep) = elem_binop(op, l, r);
+            if op.is_comparison() && swap {
+                v = r;
+            }
+            if return_bool {
+                v = if keep { 1.0 } else { 0.0 };
+                keep = true;
+            }
+            p.v = v;
+            keep
+        });
+        if drops {
+            ctx.drop_name(s);
+        }
+    }
+    series.retain(|s| !s.points.is_empty());
+    if drops {
+        ctx.merge_if_names_dropped(series)
+    } else {
+        Ok(series)
+    }
+}
+
+/// The matching signature of each series: its `on` labels, or all but the `ignoring` ones
+/// and `__name__`.
+fn signatures(lhs: &[SSeries], rhs: &[SSeries], m: &VectorMatching) -> (Vec<usize>, Vec<usize>) {
+    let mut ords: HashMap<Labels, usize> = HashMap::new();
+    let mut sig = |s: &SSeries| {
+        let key = match_labels(&s.metric, m);
+        let next = ords.len();
+        *ords.entry(key).or_insert(next)
+    };
+    let l = lhs.iter().map(&mut sig).collect();
+    let r = rhs.iter().map(&mut sig).collect();
+    (l, r)
+}
+
+/// Prometheus's `MatchLabels`: the labels that take part in matching.
+fn match_labels(l: &Labels, m: &VectorMatching) -> Labels {
+    if m.on {
+        l.filtered(|x| m.labels.iter().any(|n| *n == *x.name))
+    } else {
+        l.filtered(|x| &*x.name != "__name__" && !m.labels.iter().any(|n| *n == *x.name))
+    }
+}
+
+/// Vector ⊕ vector.
+fn vector_vector(
+    ctx: &Ctx<'_>,
+    steps: &Steps,
+    op: BinaryOp,
+    lhs: &[SSeries],
+    rhs: &[SSeries],
+    m: &VectorMatching,
+    return_bool: bool,
+) -> EResult<Vec<SSeries>> {
+    let (lsig, rsig) = signatures(lhs, rhs, m);
+    let n_sigs = lsig.iter().chain(&rsig).copied().max().map_or(0, |x| x + 1);
+    let mut present = vec![false; n_sigs];
+    let out_of = |side: &[SSeries], i: usize| OutSample {
+        metric: side[i].metric.clone(),
+        drop_name: side[i].drop_name,
+        v: f64::NAN,
+    };
+    let mut binop = VectorBinop::new(ctx, op, lhs, rhs, m, return_bool, &lsig, &rsig);
+    ctx.step_wise(steps, &[lhs, rhs], |_, inputs: &[Vec<StepSample>]| {
+        let (l, r) = (&inputs[0], &inputs[1]);
+        let with_v = |side: &[SSeries], (i, v): StepSample| OutSample {
+            v,
+            ..out_of(side, i)
+        };
+        match op {
+            BinaryOp::And | BinaryOp::Unless => {
+                if l.is_empty() || (op == BinaryOp::And && r.is_empty()) {
+                    return Ok(Vec::new());
+                }
+                present.iter_mut().for_each(|p| *p = false);
+                r.iter().for_each(|&(i, _)| present[rsig[i]] = true);
+                let want = op == BinaryOp::And;
+                Ok(l.iter()
+                    .filter(|&&(i, _)| present[lsig[i]] == want)
+                    .map(|&s| with_v(lhs, s))
+                    .collect())
+            }
+            BinaryOp::Or => {
+                present.iter_mut().for_each(|p| *p = false);
+                let mut out: Vec<OutSample> = Vec::with_capacity(l.len() + r.len());
+                for &s in l {
+                    present[lsig[s.0]] = true;
+                    out.push(with_v(lhs, s));
+                }
+                for &s in r {
+                    if !present[rsig[s.0]] {
+                        out.push(with_v(rhs, s));
+                    }
+                }
+                Ok(out)
+            }
+            _ => binop.step(l, r),
+        }
+    })
+}
+
+/// State of an arithmetic or comparison operation between two vectors across steps.
+struct VectorBinop<'a> {
+    ctx: &'a Ctx<'a>,
+    op: BinaryOp,
+    lhs: &'a [SSeries],
+    rhs: &'a [SSeries],
+    m: &'a VectorMatching,
+    return_bool: bool,
+    lsig: &'a [usize],
+    rsig: &'a [usize],
+    /// Result labels per (lhs series, rhs series) pair.
+    metrics: HashMap<(usize, usize), Labels>,
+}
+
+impl<'a> VectorBinop<'a> {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        ctx: &'a Ctx<'a>,
+        op: BinaryOp,
+        lhs: &'a [SSeries],
+        rhs: &'a [SSeries],
+        m: &'a VectorMatching,
+        return_bool: bool,
+        lsig: &'a [usize],
+        rsig: &'a [usize],
+    ) -> Self {
+        Self {
+            ctx,
+            op,
+            lhs,
+            rhs,
+            m,
+            return_bool,
+            lsig,
+            rsig,
+            metrics: HashMap::new(),
+        }
+    }
+
+    /// One step of `VectorBinop`.
+    fn step(&mut self, l: &[StepSample], r: &[StepSample]) -> EResult<Vec<OutSample>> {
+        if l.is_empty() || r.is_empty() {
+            return Ok(Vec::new());
+        }
+        let one_to_many = matches!(self.m.card, Cardinality::OneToMany(_));
+        // `one` is the side whose signatures must be unique.
+        let (many, one, many_sig, one_sig, many_series, one_series) = if one_to_many {
+            (r, l, self.rsig, self.lsig, self.rhs, self.lhs)
+        } else {
+            (l, r, self.lsig, self.rsig, self.lhs, self.rhs)
+        };
+        let mut by_sig: HashMap<usize, StepSample> = HashMap::with_capacity(one.len());
+        for &s in one {
+            if let Some(&prev) = by_sig.get(&one_sig[s.0]) {
+                return Err(self.duplicate_error(one_series, s.0, prev.0, one_to_many));
+            }
+            by_sig.insert(one_sig[s.0], s);
+        }
+        let mut matched_one: HashSet<usize> = HashSet::new();
+        let mut matched_many: HashMap<usize, HashSet<Labels>> = HashMap::new();
+        let mut out = Vec::new();
+        for &ms in many {
+            let sig = many_sig[ms.0];
+            let Some(&os) = by_sig.get(&sig) else {
+                continue;
+            };
+            let (ls, rs) = if one_to_many { (os, ms) } else { (ms, os) };
+            let (mut v, keep) = elem_binop(self.op, ls.1, rs.1);
+            if self.return_bool {
+                v = if keep { 1.0 } else { 0.0 };
+            }
+            let metric = self.result_metric(ms.0, os.0, many_series, one_series);
+            if matches!(self.m.card, Cardinality::OneToOne) {
+                if !matched_one.insert(sig) {
+                    return Err(QueryError::exec(
+                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
+                    ));
+                }
+            } else if !matched_many.entry(sig).or_default().insert(metric.clone()) {
+                return Err(QueryError::exec(
+                    "multiple matches for labels: grouping labels must ensure unique matches",
+                ));
+            }
+            if !keep && !self.return_bool {
+                continue;
+            }
+            out.push(OutSample {
+                metric,
+                drop_name: self.return_bool,
+                v,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The labels of a result: the "many" side's, reduced by `on`/`ignoring` for one-to-one,
+    /// plus `group_x` labels copied from the "one" side; no name after arithmetic.
+    fn result_metric(
+        &mut self,
+        many_i: usize,
+        one_i: usize,
+        many: &[SSeries],
+        one: &[SSeries],
+    ) -> Labels {
+        if let Some(l) = self.metrics.get(&(many_i, one_i)) {
+            return l.clone();
+        }
+        let base = &many[many_i].metric;
+        let drop_name = changes_schema(self.op)
+            || (self.return_bool && !self.ctx.opts.delayed_name_removal);
+        let mut labels: Vec<model::Label> = base
+            .iter()
+            .filter(|x| !(drop_name && matches!(&*x.name, "__name__" | "__type__" | "__unit__")))
+            .cloned()
+            .collect();
+        let include: &[String] = match &self.m.card {
+            Cardinality::OneToOne => {
+                if self.m.on {
+                    labels.retain(|x| self.m.labels.iter().any(|n| *n == *x.name));
+                } else {
+                    labels.retain(|x| !self.m.labels.iter().any(|n| *n == *x.name));
+                }
+                &[]
+            }
+            Cardinality::ManyToOne(inc) | Cardinality::OneToMany(inc) => inc,
+            Cardinality::ManyToMany => &[],
+        };
+        for name in include {
+            labels.retain(|x| *x.name != **name);
+            if let Some(v) = one[one_i].metric.get(name) {
+                labels.push(model::Label::new(name.as_str(), v));
+            }
+        }
+        let result = Labels::new(labels).unwrap_or_else(|_| base.clone());
+        self.metrics.insert((many_i, one_i), result.clone());
+        result
+    }
+
+    /// Prometheus's error for two series with one signature on the "one" side.
+    fn duplicate_error(&self, side: &[SSeries], a: usize, b: usize, left: bool) -> QueryError {
+        let matched = match_labels(&side[a].metric, self.m);
+        let (mut d1, mut d2) = (go_labels(&side[a].metric), go_labels(&side[b].metric));
+        if d1 > d2 {
+            std::mem::swap(&mut d1, &mut d2);
+        }
+        QueryError::exec(format!(
+            "found duplicate series for the match group {} on the {} hand-side of the operation: [{d1}, {d2}];many-to-many matching not allowed: matching labels must be unique on one side",
+            go_labels(&matched),
+            if left { "left" } else { "right" }
+        ))
+    }
+}
+
+/// Go's `labels.Labels.String()`: `{a="b", c="d"}` with `__name__` as a plain label.
+pub(super) fn go_labels(l: &Labels) -> String {
+    let inner: Vec<String> = l
+        .iter()
+        .map(|x| format!("{}={}", x.name, go_quote(&x.value)))
+        .collect();
+    format!("{{{}}}", inner.join(", "))
+}
+
+/// Go's `strconv.Quote` for printable text.
+pub(super) fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `util/almost.Equal`: equal within a relative `epsilon`; NaN equals NaN.
+pub(super) fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
+    const MIN_NORMAL: f64 = f64::MIN_POSITIVE;
+    if a.is_nan() && b.is_nan() {
+        return true;
+    }
+    if a == b {
+        return true;
+    }
+    let abs_sum = a.abs() + b.abs();
+    let diff = (a - b).abs();
+    if a == 0.0 || b == 0.0 || abs_sum < MIN_NORMAL {
+        return diff < epsilon * MIN_NORMAL;
+    }
+    diff / abs_sum.min(f64::MAX) < epsilon
+}
