@@ -99,7 +99,7 @@ pub(super) fn apply(
             let end = data.window_end(ts);
             let w = Window {
                 points: &s.points[lo..hi],
-                ts: data.at.unwrap_or(ts),
+                ts,
                 start: end - data.range_ms,
                 end,
                 range_ms: data.range_ms,
