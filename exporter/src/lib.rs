@@ -1,6 +1,8 @@
 //! Everything promlet serves over HTTP. [`router`] builds the axum `Router`; the binary owns the
 //! listener. Storage is reached only through `model`'s traits and what the caller registers in
-//! the metrics registry, never through the tsdb crate.
+//! the metrics registry, never through the tsdb crate. Prometheus's query API is in [`api`].
+
+pub mod api;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,7 +12,23 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use model::{Queryable, Timestamp};
 use prometheus_client::registry::Registry;
+use query::Engine;
+
+pub use api::BuildInfo;
+
+/// The wall clock, in ms since the epoch; injected so that tests fix "now".
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    })
+}
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -19,14 +37,37 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// Whether the server is ready to serve queries (storage open and recovered).
     pub ready: Arc<AtomicBool>,
+    /// The storage queries read.
+    pub storage: Arc<dyn Queryable>,
+    /// The PromQL engine, with the server's timeout, sample limit and lookback.
+    pub engine: Engine,
+    /// What `/api/v1/status/buildinfo` reports.
+    pub build_info: Arc<BuildInfo>,
+    /// "Now" for queries without a time.
+    pub clock: Clock,
 }
 
-/// The router with `/-/healthy`, `/-/ready` and `/metrics`.
+impl AppState {
+    /// State over `storage` and `engine`: ready, the system clock, this crate's build info.
+    pub fn new(registry: Arc<Registry>, storage: Arc<dyn Queryable>, engine: Engine) -> Self {
+        Self {
+            registry,
+            ready: Arc::new(AtomicBool::new(true)),
+            storage,
+            engine,
+            build_info: Arc::new(BuildInfo::default()),
+            clock: system_clock(),
+        }
+    }
+}
+
+/// The router with `/-/healthy`, `/-/ready`, `/metrics` and Prometheus's `/api/v1` query API.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
         .route("/metrics", get(metrics))
+        .nest("/api/v1", api::routes(state.clone()))
         .with_state(state)
 }
 
@@ -76,10 +117,13 @@ mod tests {
         let c: Counter = Counter::default();
         c.inc_by(7);
         registry.register("promlet_test_things", "Things.", c);
-        router(AppState {
-            registry: Arc::new(registry),
-            ready: Arc::new(AtomicBool::new(ready)),
-        })
+        let mut state = AppState::new(
+            Arc::new(registry),
+            Arc::new(model::MemStorage::new()),
+            Engine::default(),
+        );
+        state.ready = Arc::new(AtomicBool::new(ready));
+        router(state)
     }
 
     async fn get_path(app: Router, path: &str) -> (StatusCode, String) {
