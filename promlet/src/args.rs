@@ -26,6 +26,13 @@ pub(crate) enum Command {
     Inspect(InspectArgs),
     /// Print stored samples, optionally only those of series matching a selector.
     Dump(DumpArgs),
+    /// Evaluate a PromQL expression at one time (against a server or a data directory).
+    Query(QueryArgs),
+    /// Evaluate a PromQL expression over a time range.
+    #[command(name = "query-range")]
+    QueryRange(QueryRangeArgs),
+    /// Run Prometheus `.test` files (promqltest) against the PromQL engine.
+    Promqltest(PromqltestArgs),
 }
 
 /// Storage flags shared by the commands that open a data directory.
@@ -68,6 +75,44 @@ impl Default for StorageArgs {
     }
 }
 
+/// PromQL engine flags, with Prometheus's names and defaults.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct EngineArgs {
+    /// Maximum time a query may take before it is aborted.
+    #[arg(long = "query.timeout", default_value = "2m")]
+    pub(crate) timeout: Duration,
+    /// Maximum number of samples a single query can load into memory at once; a query that
+    /// needs more fails.
+    #[arg(long = "query.max-samples", default_value_t = 50_000_000)]
+    pub(crate) max_samples: usize,
+    /// How far back an instant selector looks for a sample.
+    #[arg(long = "query.lookback-delta", default_value = "5m")]
+    pub(crate) lookback_delta: Duration,
+}
+
+impl EngineArgs {
+    pub(crate) fn options(&self) -> query::EngineOptions {
+        query::EngineOptions {
+            lookback_delta_ms: self.lookback_delta.as_millis(),
+            max_samples: self.max_samples,
+            timeout: std::time::Duration::from_millis(
+                u64::try_from(self.timeout.as_millis()).unwrap_or(0),
+            ),
+            ..query::EngineOptions::default()
+        }
+    }
+}
+
+impl Default for EngineArgs {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_millis(2 * 60 * 1000),
+            max_samples: 50_000_000,
+            lookback_delta: Duration::from_millis(5 * 60 * 1000),
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
     #[command(flatten)]
@@ -75,6 +120,8 @@ pub(crate) struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:9090")]
     pub(crate) listen: SocketAddr,
+    #[command(flatten)]
+    pub(crate) engine: EngineArgs,
 }
 
 impl Default for ServeArgs {
@@ -82,6 +129,7 @@ impl Default for ServeArgs {
         Self {
             storage: StorageArgs::default(),
             listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            engine: EngineArgs::default(),
         }
     }
 }
@@ -121,4 +169,70 @@ pub(crate) struct DumpArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "promtool")]
     pub(crate) format: DumpFormat,
+}
+
+/// Where a query runs: a server's HTTP API or a data directory opened here.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct SourceArgs {
+    /// Ask this promlet or Prometheus server, e.g. `http://127.0.0.1:9090`.
+    #[arg(long, conflicts_with = "data")]
+    pub(crate) server: Option<String>,
+    /// Open this data directory and evaluate here (the default, with `./data`).
+    #[arg(long)]
+    pub(crate) data: Option<PathBuf>,
+    /// Output format.
+    #[arg(
+        short = 'o',
+        long = "format",
+        visible_alias = "output",
+        value_enum,
+        default_value = "table"
+    )]
+    pub(crate) format: OutputFormat,
+    #[command(flatten)]
+    pub(crate) engine: EngineArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// Aligned columns: series, (time,) value.
+    Table,
+    /// The Prometheus API's JSON answer.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct QueryArgs {
+    /// The PromQL expression.
+    pub(crate) expr: String,
+    /// Evaluation time: RFC 3339, Unix seconds, `now`, or relative like `now-1h` or `-1h`.
+    #[arg(long, default_value = "now", allow_hyphen_values = true)]
+    pub(crate) time: String,
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct QueryRangeArgs {
+    /// The PromQL expression.
+    pub(crate) expr: String,
+    /// Start of the range (same forms as `query --time`).
+    #[arg(long, default_value = "now-1h", allow_hyphen_values = true)]
+    pub(crate) start: String,
+    /// End of the range.
+    #[arg(long, default_value = "now", allow_hyphen_values = true)]
+    pub(crate) end: String,
+    /// Step between evaluations: a duration (`15s`, `1m`) or seconds; by default the range
+    /// divided into 250 steps, at least 1 s (as promtool).
+    #[arg(long)]
+    pub(crate) step: Option<String>,
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PromqltestArgs {
+    /// The `.test` files.
+    #[arg(required = true)]
+    pub(crate) files: Vec<PathBuf>,
 }

@@ -20,6 +20,7 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if e.is::<commands::SilentFailure>() => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("promlet: error: {e:#}");
             ExitCode::FAILURE

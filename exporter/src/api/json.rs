@@ -223,12 +223,6 @@ pub(crate) fn error(error_type: &str, message: &str) -> String {
     out
 }
 
-/// A query answer as Prometheus's API sends it, envelope included (for the CLI's JSON
-/// output, which must equal the server's).
-pub fn query_response(value: &Value, warnings: &[String], infos: &[String]) -> String {
-    success(&query_data(value), warnings, infos)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,7 +28,9 @@ use axum::routing::get;
 use model::Queryable;
 
 pub use error::{ApiError, ErrorType};
-pub use query::{MAX_POINTS_PER_SERIES, check_range, instant_query, range_query, step_millis};
+pub use query::{
+    MAX_POINTS_PER_SERIES, check_range, instant_query, query_response, range_query, step_millis,
+};
 
 use crate::AppState;
 

@@ -213,6 +213,16 @@ fn answer(mut res: QueryResult, limit: usize) -> Success {
     }
 }
 
+/// A query's answer as the server sends it, envelope included, without a `limit`: what the
+/// command line prints for `--format json` on a data directory.
+pub fn query_response(res: &QueryResult) -> String {
+    super::json::success(
+        &super::json::query_data(&res.value),
+        &cap(res.warnings.clone(), "warning"),
+        &cap(res.infos.clone(), "info"),
+    )
+}
+
 /// Keeps the first ten annotations and counts the rest (`Annotations.AsStrings`).
 fn cap(mut list: Vec<String>, kind: &str) -> Vec<String> {
     if list.len() > MAX_ANNOTATIONS {

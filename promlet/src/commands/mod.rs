@@ -3,6 +3,9 @@
 mod dump;
 mod import;
 mod inspect;
+mod promqltest;
+mod query;
+mod query_output;
 mod serve;
 
 use anyhow::{Context, Result};
@@ -17,8 +20,23 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Some(Command::Import(a)) => import::run(a),
         Some(Command::Inspect(a)) => inspect::run(a),
         Some(Command::Dump(a)) => dump::run(a),
+        Some(Command::Query(a)) => query::run_instant(a),
+        Some(Command::QueryRange(a)) => query::run_range(a),
+        Some(Command::Promqltest(a)) => promqltest::run(a),
     }
 }
+
+/// A failure already reported on stdout or stderr: the binary exits 1 without a message.
+#[derive(Debug)]
+pub(crate) struct SilentFailure;
+
+impl std::fmt::Display for SilentFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("failed")
+    }
+}
+
+impl std::error::Error for SilentFailure {}
 
 /// Opens the data directory the flags name.
 pub(crate) fn open_db(storage: &StorageArgs) -> Result<tsdb::Db> {

@@ -25,10 +25,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let storage = args.storage.clone();
     let db = tokio::task::spawn_blocking(move || super::open_db(&storage)).await??;
     let db = Arc::new(db);
-    let state = exporter::AppState {
-        registry: Arc::new(telemetry::registry(db.clone())),
-        ready: Arc::new(AtomicBool::new(true)),
-    };
+    let mut state = exporter::AppState::new(
+        Arc::new(telemetry::registry(db.clone())),
+        db.clone(),
+        query::Engine::new(args.engine.options()),
+    );
+    state.build_info = Arc::new(build_info());
+    state.ready = Arc::new(AtomicBool::new(true));
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -43,6 +46,17 @@ async fn serve(args: ServeArgs) -> Result<()> {
     tracing::info!("promlet serve: shutting down");
     tokio::task::spawn_blocking(move || db.sync()).await??;
     Ok(())
+}
+
+/// What this binary reports at `/api/v1/status/buildinfo` (from `build.rs`).
+fn build_info() -> exporter::BuildInfo {
+    exporter::BuildInfo {
+        version: env!("CARGO_PKG_VERSION").into(),
+        revision: env!("PROMLET_REVISION").into(),
+        branch: env!("PROMLET_BRANCH").into(),
+        go_version: env!("PROMLET_RUSTC").into(),
+        ..exporter::BuildInfo::default()
+    }
 }
 
 async fn retention_loop(db: Arc<tsdb::Db>) {

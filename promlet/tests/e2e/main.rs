@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod import_dump;
+mod promqltest;
+mod query;
 mod serve;
 
 use std::path::Path;
