@@ -19,7 +19,12 @@ fn main() {
                 passed += report.passed;
                 failed += report.failures.len();
                 for f in report.failures {
-                    println!("{path}:{}: {}\n    {}", f.line, f.expr, f.message.replace('\n', "\n    "));
+                    println!(
+                        "{path}:{}: {}\n    {}",
+                        f.line,
+                        f.expr,
+                        f.message.replace('\n', "\n    ")
+                    );
                 }
             }
             Err(e) => eprintln!("{path}: {e}"),

@@ -183,16 +183,8 @@ fn add(op: AggregateOp, a: &mut Acc, f: f64) {
     match op {
         Sum => (a.value, a.comp) = kahan_inc(f, a.value, a.comp),
         Avg => add_avg(a, f),
-        Max => {
-            if a.value < f || a.value.is_nan() {
-                a.value = f;
-            }
-        }
-        Min => {
-            if a.value > f || a.value.is_nan() {
-                a.value = f;
-            }
-        }
+        Max if a.value < f || a.value.is_nan() => a.value = f,
+        Min if a.value > f || a.value.is_nan() => a.value = f,
         Count => a.count += 1.0,
         Stddev | Stdvar => {
             a.count += 1.0;
@@ -431,7 +423,11 @@ fn choose(
 /// Whether `limit_ratio(r, ...)` keeps series `i` of `n` (a deterministic spread by index).
 fn ratio_keeps(r: f64, i: usize, n: usize) -> bool {
     let offset = (i as f64 + 0.5) / n.max(1) as f64;
-    if r >= 0.0 { offset < r } else { offset >= 1.0 + r }
+    if r >= 0.0 {
+        offset < r
+    } else {
+        offset >= 1.0 + r
+    }
 }
 
 /// `container/heap`'s `up`.

@@ -45,7 +45,9 @@ pub(super) fn eval(ctx: &Ctx<'_>, steps: &Steps, expr: &Expr) -> EResult<Val> {
             let matching = matching.as_ref().unwrap_or(&default);
             vector_vector(ctx, steps, op, &a, &b, matching, return_bool).map(Val::Vector)
         }
-        _ => Err(QueryError::exec("binary operator on unsupported operand types")),
+        _ => Err(QueryError::exec(
+            "binary operator on unsupported operand types",
+        )),
     }
 }
 
@@ -316,8 +318,8 @@ impl<'a> VectorBinop<'a> {
             return l.clone();
         }
         let base = &many[many_i].metric;
-        let drop_name = changes_schema(self.op)
-            || (self.return_bool && !self.ctx.opts.delayed_name_removal);
+        let drop_name =
+            changes_schema(self.op) || (self.return_bool && !self.ctx.opts.delayed_name_removal);
         let mut labels: Vec<model::Label> = base
             .iter()
             .filter(|x| !(drop_name && matches!(&*x.name, "__name__" | "__type__" | "__unit__")))

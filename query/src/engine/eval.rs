@@ -171,7 +171,9 @@ fn check_range_query(expr: &Expr, start: i64, end: i64, step: i64) -> EResult<()
         ValueType::Scalar | ValueType::Vector => Ok(()),
         t => Err(QueryError::new(
             ErrorKind::BadData,
-            format!("invalid expression type \"{t}\" for range query, must be Scalar or instant Vector"),
+            format!(
+                "invalid expression type \"{t}\" for range query, must be Scalar or instant Vector"
+            ),
         )),
     }
 }

@@ -25,7 +25,9 @@ pub(super) fn call(
     }
     match name {
         "time" => Ok(Val::Scalar(
-            (0..steps.len()).map(|i| steps.ts(i) as f64 / 1000.0).collect(),
+            (0..steps.len())
+                .map(|i| steps.ts(i) as f64 / 1000.0)
+                .collect(),
         )),
         "pi" => Ok(Val::Scalar(vec![std::f64::consts::PI; steps.len()])),
         "vector" => {
@@ -64,8 +66,13 @@ pub(super) fn call(
         "timestamp" => timestamp(ctx, steps, &args[0]),
         "days_in_month" | "day_of_month" | "day_of_week" | "day_of_year" | "hour" | "minute"
         | "month" | "year" => date_function(ctx, steps, name, args),
-        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
-        | "histogram_stdvar" | "histogram_quantiles" | "start_timestamp" => {
+        "histogram_count"
+        | "histogram_sum"
+        | "histogram_avg"
+        | "histogram_stddev"
+        | "histogram_stdvar"
+        | "histogram_quantiles"
+        | "start_timestamp" => {
             // Native histograms and start timestamps are not stored: nothing to report.
             for a in args {
                 ctx.eval(steps, a)?;
@@ -227,7 +234,11 @@ fn absent_series(steps: &Steps, present: &[SSeries], labels: Labels) -> Vec<SSer
 /// `absent(v)`.
 fn absent(ctx: &Ctx<'_>, steps: &Steps, arg: &Expr) -> EResult<Val> {
     let input = vector_arg(ctx, steps, arg)?;
-    Ok(Val::Vector(absent_series(steps, &input, absent_labels(arg))))
+    Ok(Val::Vector(absent_series(
+        steps,
+        &input,
+        absent_labels(arg),
+    )))
 }
 
 /// `scalar(v)`: the value of a one-element vector, NaN otherwise.
@@ -307,10 +318,7 @@ fn label_join(ctx: &Ctx<'_>, steps: &Steps, args: &[Expr]) -> EResult<Val> {
     }
     let mut series = vector_arg(ctx, steps, &args[0])?;
     for s in &mut series {
-        let joined: Vec<&str> = srcs
-            .iter()
-            .map(|n| s.metric.get(n).unwrap_or(""))
-            .collect();
+        let joined: Vec<&str> = srcs.iter().map(|n| s.metric.get(n).unwrap_or("")).collect();
         let value = joined.join(sep);
         s.metric = set_label(&s.metric, dst, &value);
         if dst == "__name__" {
@@ -398,8 +406,12 @@ fn natural_cmp(a: &str, b: &str) -> Ordering {
             while j < b.len() && b[j].is_ascii_digit() {
                 j += 1;
             }
-            let x = std::str::from_utf8(&a[si..i]).unwrap_or("").trim_start_matches('0');
-            let y = std::str::from_utf8(&b[sj..j]).unwrap_or("").trim_start_matches('0');
+            let x = std::str::from_utf8(&a[si..i])
+                .unwrap_or("")
+                .trim_start_matches('0');
+            let y = std::str::from_utf8(&b[sj..j])
+                .unwrap_or("")
+                .trim_start_matches('0');
             let ord = x.len().cmp(&y.len()).then_with(|| x.cmp(y));
             if ord != Ordering::Equal {
                 return ord;
@@ -595,10 +607,18 @@ fn math_op(name: &str) -> Option<MathOp> {
 
 /// Go's `math.Max`: NaN if either is NaN.
 pub(super) fn go_max(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) }
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
 }
 
 /// Go's `math.Min`: NaN if either is NaN.
 pub(super) fn go_min(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() { f64::NAN } else { a.min(b) }
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.min(b)
+    }
 }

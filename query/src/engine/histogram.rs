@@ -140,7 +140,11 @@ pub(super) fn parse_go_float(s: &str) -> Option<f64> {
 
 /// Sorts by upper bound and merges buckets with equal bounds.
 fn sort_and_coalesce(buckets: &mut Vec<Bucket>) {
-    buckets.sort_by(|a, b| a.upper.partial_cmp(&b.upper).unwrap_or(std::cmp::Ordering::Equal));
+    buckets.sort_by(|a, b| {
+        a.upper
+            .partial_cmp(&b.upper)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     let mut out: Vec<Bucket> = Vec::with_capacity(buckets.len());
     for b in buckets.iter() {
         match out.last_mut() {
@@ -163,7 +167,11 @@ fn bucket_quantile(q: f64, buckets: &mut Vec<Bucket>) -> (f64, bool) {
     if q > 1.0 {
         return (f64::INFINITY, false);
     }
-    buckets.sort_by(|a, b| a.upper.partial_cmp(&b.upper).unwrap_or(std::cmp::Ordering::Equal));
+    buckets.sort_by(|a, b| {
+        a.upper
+            .partial_cmp(&b.upper)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     if buckets.last().is_none_or(|b| b.upper != f64::INFINITY) {
         return (f64::NAN, false);
     }
@@ -226,7 +234,11 @@ fn ensure_monotonic(buckets: &mut [Bucket]) -> bool {
 
 /// The fraction of observations between `lower` and `upper`, interpolating linearly.
 fn bucket_fraction(lower: f64, upper: f64, buckets: &mut Vec<Bucket>) -> f64 {
-    buckets.sort_by(|a, b| a.upper.partial_cmp(&b.upper).unwrap_or(std::cmp::Ordering::Equal));
+    buckets.sort_by(|a, b| {
+        a.upper
+            .partial_cmp(&b.upper)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     if buckets.last().is_none_or(|b| b.upper != f64::INFINITY) {
         return f64::NAN;
     }

@@ -19,6 +19,9 @@ pub(super) struct Window<'p> {
     pub(super) range_ms: i64,
     /// Scalar arguments at this step (`quantile_over_time`'s φ, `predict_linear`'s t, ...).
     pub(super) args: &'p [f64],
+    /// False when the window is known to hold no counter reset (a value below its
+    /// predecessor), so `rate` and `increase` can skip looking for one.
+    pub(super) may_reset: bool,
 }
 
 /// A range function: the value for one window, `None` for no output.
@@ -48,11 +51,14 @@ pub(super) fn lookup(name: &str) -> Option<RangeFn> {
         "stdvar_over_time" => |w| Some(variance(w.points)),
         "quantile_over_time" => |w| {
             let mut v: Vec<f64> = w.points.iter().map(|p| p.v).collect();
-            Some(quantile(w.args.first().copied().unwrap_or(f64::NAN), &mut v))
+            Some(quantile(
+                w.args.first().copied().unwrap_or(f64::NAN),
+                &mut v,
+            ))
         },
         "mad_over_time" => |w| mad(w.points),
         "changes" => |w| Some(changes(w.points)),
-        "resets" => |w| Some(resets(w.points)),
+        "resets" => |w| Some(if w.may_reset { resets(w.points) } else { 0.0 }),
         "deriv" => |w| {
             let first = w.points.first()?;
             (w.points.len() >= 2).then(|| linear_regression(w.points, first.t).0)
@@ -83,10 +89,12 @@ pub(super) fn apply(
 ) -> EResult<Vec<SSeries>> {
     let mut out = Vec::with_capacity(data.series.len());
     let mut step_args = vec![0.0; args.len()];
+    let mut resets: Vec<u32> = Vec::new();
     for (n, s) in data.series.iter().enumerate() {
         if n % 256 == 0 {
             ctx.check_deadline()?;
         }
+        count_resets(&s.points, &mut resets);
         let mut points = Vec::new();
         data.for_each_window(steps, &s.points, |step, lo, hi| {
             if lo == hi {
@@ -104,6 +112,7 @@ pub(super) fn apply(
                 end,
                 range_ms: data.range_ms,
                 args: &step_args,
+                may_reset: resets[hi - 1] != resets[lo],
             };
             if let Some(v) = f(&w) {
                 points.push(Point { t: ts, v });
@@ -124,6 +133,17 @@ pub(super) fn apply(
         out.push(series);
     }
     Ok(out)
+}
+
+/// `out[i]` = how many of `points[1..=i]` are below their predecessor.
+fn count_resets(points: &[Point], out: &mut Vec<u32>) {
+    out.clear();
+    let mut n = 0;
+    out.push(0);
+    for w in points.windows(2) {
+        n += u32::from(w[1].v < w[0].v);
+        out.push(n);
+    }
 }
 
 /// Checks the scalar arguments of `double_exponential_smoothing` at every step.
@@ -153,7 +173,11 @@ fn go_f(x: f64) -> String {
     if x.is_nan() {
         "NaN".into()
     } else if x.is_infinite() {
-        if x > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if x > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         format!("{x:.6}")
     }
@@ -335,7 +359,7 @@ fn extrapolated_rate(w: &Window<'_>, is_counter: bool, is_rate: bool) -> Option<
     }
     let (first, last) = (pts[0], pts[pts.len() - 1]);
     let mut result = last.v - first.v;
-    if is_counter {
+    if is_counter && w.may_reset {
         for pair in pts.windows(2) {
             if pair[1].v < pair[0].v {
                 result += pair[0].v;
@@ -420,10 +444,18 @@ pub(super) fn go_g(x: f64) -> String {
         return "NaN".into();
     }
     if x.is_infinite() {
-        return if x > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if x > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if x == 0.0 {
-        return if x.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if x.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let sci = format!("{x:e}");
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));

@@ -53,12 +53,8 @@ impl RangeData {
         for step in 0..steps.len() {
             let end = self.window_end(steps.ts(step));
             let start = end - self.range_ms;
-            while hi < points.len() && points[hi].t <= end {
-                hi += 1;
-            }
-            while lo < hi && points[lo].t <= start {
-                lo += 1;
-            }
+            hi += points[hi..].partition_point(|p| p.t <= end);
+            lo += points[lo..hi].partition_point(|p| p.t <= start);
             f(step, lo, hi);
         }
     }
@@ -68,12 +64,20 @@ impl RangeData {
 fn eval_span(steps: &Steps, at: Option<i64>) -> (i64, i64) {
     match at {
         Some(t) => (t, t),
-        None => (steps.start, steps.start + steps.interval * (steps.len() as i64 - 1)),
+        None => (
+            steps.start,
+            steps.start + steps.interval * (steps.len() as i64 - 1),
+        ),
     }
 }
 
 /// Reads the series matching `matchers` with samples in `[mint, maxt]`.
-fn select(ctx: &Ctx<'_>, matchers: &[Matcher], mint: i64, maxt: i64) -> EResult<Vec<model::Series>> {
+fn select(
+    ctx: &Ctx<'_>,
+    matchers: &[Matcher],
+    mint: i64,
+    maxt: i64,
+) -> EResult<Vec<model::Series>> {
     let querier = ctx
         .storage()
         .querier(mint, maxt)
@@ -132,7 +136,12 @@ fn instant_with(
 ) -> EResult<Vec<SSeries>> {
     let lookback = ctx.opts.lookback_delta_ms;
     let (first, last) = eval_span(steps, at);
-    let raw = select(ctx, matchers, first - offset_ms - lookback + 1, last - offset_ms)?;
+    let raw = select(
+        ctx,
+        matchers,
+        first - offset_ms - lookback + 1,
+        last - offset_ms,
+    )?;
     let n = steps.len();
     let mut out = Vec::with_capacity(raw.len());
     for s in raw {
@@ -188,15 +197,16 @@ pub(super) fn matrix(
     };
     let at = ctx.at_time(*at);
     let (first, last) = eval_span(steps, at);
-    let raw = select(ctx, matchers, first - offset_ms - range_ms + 1, last - offset_ms)?;
+    let raw = select(
+        ctx,
+        matchers,
+        first - offset_ms - range_ms + 1,
+        last - offset_ms,
+    )?;
     let mut series = Vec::with_capacity(raw.len());
     for s in raw {
-        let points: Vec<Point> = s
-            .samples
-            .iter()
-            .filter(|x| !is_stale_nan(x.v))
-            .map(|x| Point { t: x.t, v: x.v })
-            .collect();
+        let mut points = s.samples;
+        points.retain(|x| !is_stale_nan(x.v));
         ctx.hold_samples(points.len())?;
         if !points.is_empty() {
             series.push(SSeries {

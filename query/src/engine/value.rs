@@ -2,14 +2,9 @@
 
 use model::Labels;
 
-/// One float at one time: a point of a range-vector or matrix series.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Point {
-    /// Milliseconds since the epoch.
-    pub t: i64,
-    /// The value.
-    pub v: f64,
-}
+/// One float at one time (ms since the epoch): a point of a range-vector or matrix series.
+/// The same type as a stored sample, so selected data needs no conversion.
+pub type Point = model::Sample;
 
 /// One element of an instant vector.
 #[derive(Debug, Clone, PartialEq)]
@@ -148,7 +143,10 @@ impl QueryError {
 
     /// The error when a query runs past its timeout.
     pub(crate) fn timeout() -> Self {
-        Self::new(ErrorKind::Timeout, "query timed out in expression evaluation")
+        Self::new(
+            ErrorKind::Timeout,
+            "query timed out in expression evaluation",
+        )
     }
 
     /// A storage failure.
