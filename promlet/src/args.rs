@@ -17,7 +17,8 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Run the server: store, serve /metrics and health endpoints (the default command).
+    /// Run the server: store, and serve Prometheus's query API, /metrics and health endpoints
+    /// (the default command).
     Serve(ServeArgs),
     /// Backfill an OpenMetrics text file into a data directory, as `promtool tsdb
     /// create-blocks-from openmetrics` does.
@@ -189,7 +190,7 @@ pub(crate) struct SourceArgs {
         default_value = "table"
     )]
     pub(crate) format: OutputFormat,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Evaluation on --data")]
     pub(crate) engine: EngineArgs,
 }
 

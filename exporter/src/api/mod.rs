@@ -4,7 +4,8 @@
 //!
 //! Endpoints: `query`, `query_range`, `series`, `labels` (GET and POST, form-encoded), and
 //! `label/{name}/values`, `metadata`, `status/buildinfo` (GET). Until the server is ready
-//! every endpoint answers 503 `Service Unavailable`, as Prometheus's do.
+//! every endpoint answers 503 `Service Unavailable`, as Prometheus's do; `OPTIONS` answers
+//! 204 and cross-origin requests get Prometheus's CORS headers.
 //!
 //! The pieces the command line shares are public: [`instant_query`], [`range_query`],
 //! [`check_range`], the time readers in [`time`] and the JSON writer [`json`].
@@ -21,7 +22,7 @@ use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -80,16 +81,38 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/label/{name}/values", get(labels::label_values))
         .route("/metadata", get(labels::metadata))
         .route("/status/buildinfo", get(labels::buildinfo))
-        .layer(middleware::from_fn_with_state(state, when_ready))
+        .layer(middleware::from_fn_with_state(state, wrap))
 }
 
-/// Answers 503 until the server is ready (Prometheus's `api.ready`).
-async fn when_ready(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if state.ready.load(Ordering::Acquire) {
-        next.run(req).await
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response()
+/// What Prometheus does around every API endpoint: 503 `Service Unavailable` until the server
+/// is ready (`api.ready`), then CORS headers for cross-origin callers with its default
+/// `--web.cors.origin=.*` (`httputil.SetCORS`), and 204 for any `OPTIONS` request.
+async fn wrap(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !state.ready.load(Ordering::Acquire) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response();
     }
+    let cross_origin = req.headers().contains_key(header::ORIGIN);
+    let mut resp = if req.method() == Method::OPTIONS {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(req).await
+    };
+    let headers = resp.headers_mut();
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    if cross_origin {
+        for (name, value) in [
+            (
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "Accept, Authorization, Content-Type, Origin",
+            ),
+            (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, OPTIONS"),
+            (header::ACCESS_CONTROL_EXPOSE_HEADERS, "Date"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ] {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    resp
 }
 
 /// A successful answer: raw JSON `data` and its annotations.

@@ -204,3 +204,31 @@ async fn api_waits_for_readiness() {
     assert_eq!(a.body, "Service Unavailable");
     assert_healthy(&app).await;
 }
+
+#[tokio::test]
+async fn options_and_cors_as_prometheus() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    let app = app();
+    for method in ["OPTIONS", "GET"] {
+        let req = Request::builder()
+            .method(method)
+            .uri("/api/v1/labels")
+            .header("Origin", "http://grafana.example")
+            .body(Body::empty())
+            .unwrap();
+        let resp = app.clone().oneshot(req).await.unwrap();
+        let want = if method == "OPTIONS" { 204 } else { 200 };
+        assert_eq!(resp.status(), want, "{method}");
+        let h = resp.headers();
+        assert_eq!(h["access-control-allow-origin"], "*", "{method}");
+        assert_eq!(h["access-control-allow-methods"], "GET, POST, OPTIONS");
+        assert_eq!(h["vary"], "Origin");
+    }
+    let req = Request::get("/api/v1/labels").body(Body::empty()).unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+    assert_eq!(resp.headers()["vary"], "Origin");
+}
