@@ -112,23 +112,23 @@ pub(super) struct Ctx<'a> {
 /// Shorthand for evaluation results.
 pub(super) type EResult<T> = Result<T, QueryError>;
 
-/// Evaluates `expr` over `[start, end]` every `step` ms (`step == 0`: an instant query).
+/// Evaluates `expr` over `[start, end]` every `step` ms (`None`: an instant query at `start`).
 pub(super) fn run(
     opts: &EngineOptions,
     storage: &dyn Queryable,
     expr: &Expr,
     start: i64,
     end: i64,
-    step: i64,
+    step: Option<i64>,
 ) -> EResult<QueryResult> {
-    let instant = step == 0;
-    if !instant {
+    let instant = step.is_none();
+    if let Some(step) = step {
         check_range_query(expr, start, end, step)?;
     }
     let steps = Steps {
         start,
         end,
-        interval: if instant { 1 } else { step },
+        interval: step.unwrap_or(1),
     };
     let ctx = Ctx {
         opts,
@@ -186,7 +186,7 @@ impl<'a> Ctx<'a> {
 
     /// Fails once the query's deadline has passed.
     pub(super) fn check_deadline(&self) -> EResult<()> {
-        if Instant::now() > self.deadline {
+        if Instant::now() >= self.deadline {
             Err(QueryError::timeout())
         } else {
             Ok(())

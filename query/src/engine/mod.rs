@@ -87,7 +87,7 @@ impl Engine {
         expr: &Expr,
         t_ms: i64,
     ) -> Result<QueryResult, QueryError> {
-        eval::run(&self.opts, storage, expr, t_ms, t_ms, 0)
+        eval::run(&self.opts, storage, expr, t_ms, t_ms, None)
     }
 
     /// Evaluates `expr` at `start_ms, start_ms + step_ms, ...` up to `end_ms` (a range query);
@@ -104,7 +104,7 @@ impl Engine {
         end_ms: i64,
         step_ms: i64,
     ) -> Result<QueryResult, QueryError> {
-        eval::run(&self.opts, storage, expr, start_ms, end_ms, step_ms)
+        eval::run(&self.opts, storage, expr, start_ms, end_ms, Some(step_ms))
     }
 
     /// Parses `query` and evaluates it as [`Engine::instant`] does; a parse error is
