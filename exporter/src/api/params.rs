@@ -187,15 +187,27 @@ pub(crate) fn matcher_sets(values: &[&str]) -> Result<Vec<Vec<Matcher>>, String>
     }
     for set in &sets {
         if set.iter().all(Matcher::matches_empty) {
-            return Err("match[] must contain at least one non-empty matcher".into());
+            return Err(EMPTY_SELECTOR.into());
         }
     }
     Ok(sets)
 }
 
-/// One series selector's matchers.
+/// The API's own complaint about a selector of empty-matching matchers only.
+const EMPTY_SELECTOR: &str = "match[] must contain at least one non-empty matcher";
+
+/// One series selector's matchers. Prometheus reads `match[]` with a selector-only parser
+/// that leaves the "at least one non-empty matcher" rule to the API, so that rule's parse
+/// error becomes the API's text here.
 fn series_selector(s: &str) -> Result<Vec<Matcher>, String> {
-    match query::parse(s).map_err(|e| e.to_string())? {
+    let expr = query::parse(s).map_err(|e| {
+        if e.message == "vector selector must contain at least one non-empty matcher" {
+            EMPTY_SELECTOR.to_string()
+        } else {
+            e.to_string()
+        }
+    })?;
+    match expr {
         Expr::VectorSelector {
             matchers,
             offset_ms: 0,
@@ -256,11 +268,9 @@ mod tests {
         );
         assert!(matcher_sets(&["up offset 5m"]).is_err());
         assert!(matcher_sets(&["up{"]).unwrap_err().contains("parse error"));
-        // The parser already refuses an all-empty selector; the API's own check is a backstop.
-        assert!(
-            matcher_sets(&["up", r#"{job=~".*"}"#])
-                .unwrap_err()
-                .contains("at least one non-empty matcher")
+        assert_eq!(
+            matcher_sets(&["up", r#"{job=~".*"}"#]).unwrap_err(),
+            "match[] must contain at least one non-empty matcher"
         );
     }
 }

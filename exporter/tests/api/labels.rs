@@ -83,6 +83,24 @@ async fn series_errors() {
         a.error(400, "bad_data")
             .starts_with("invalid parameter \"match[]\": 1:1: parse error:")
     );
+    let a = get(
+        &app,
+        &format!("/api/v1/series?match[]={}", enc(r#"{job=~".*"}"#)),
+    )
+    .await;
+    assert_eq!(
+        a.error(400, "bad_data"),
+        r#"invalid parameter "match[]": match[] must contain at least one non-empty matcher"#
+    );
+    let a = get(
+        &app,
+        &format!("/api/v1/labels?match[]={}", enc(r#"{job=""}"#)),
+    )
+    .await;
+    assert_eq!(
+        a.error(400, "bad_data"),
+        "match[] must contain at least one non-empty matcher"
+    );
     let a = get(&app, "/api/v1/series?match[]=up&start=x").await;
     assert_eq!(
         a.error(400, "bad_data"),
