@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod blocking;
 mod instant;
 mod labels;
 mod range;
