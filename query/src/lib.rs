@@ -11,10 +11,10 @@ pub mod parser;
 pub mod promqltest;
 pub mod signatures;
 
+pub use engine::{Engine, EngineOptions};
 pub use parser::ast::{
     AggregateOp, AtModifier, BinaryOp, Cardinality, Expr, ValueType, VectorMatching,
 };
 pub use parser::error::ParseError;
-pub use engine::{Engine, EngineOptions};
 pub use parser::parse;
 pub use signatures::{Function, function};

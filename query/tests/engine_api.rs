@@ -11,7 +11,8 @@ use query::{Engine, EngineOptions};
 fn storage() -> MemStorage {
     let m = MemStorage::new();
     for i in 0..10 {
-        let l = Labels::from_pairs(&[("__name__", "up"), ("instance", &i.to_string())]).expect("labels");
+        let l = Labels::from_pairs(&[("__name__", "up"), ("instance", &i.to_string())])
+            .expect("labels");
         let samples: Vec<Sample> = (0..=60)
             .map(|k| Sample::new(k * 15_000, k as f64))
             .collect();

@@ -37,11 +37,7 @@ pub(super) fn eval(ctx: &Ctx<'_>, steps: &Steps, expr: &Expr) -> EResult<Val> {
             vector_scalar(ctx, steps, op, v, &s, true, return_bool).map(Val::Vector)
         }
         (Val::Vector(a), Val::Vector(b)) => {
-            let default = VectorMatching {
-                card: Cardinality::OneToOne,
-                on: false,
-                labels: Vec::new(),
-            };
+            let default = VectorMatching::default();
             let matching = matching.as_ref().unwrap_or(&default);
             vector_vector(ctx, steps, op, &a, &b, matching, return_bool).map(Val::Vector)
         }
@@ -220,8 +216,50 @@ struct VectorBinop<'a> {
     return_bool: bool,
     lsig: &'a [usize],
     rsig: &'a [usize],
-    /// Result labels per (lhs series, rhs series) pair.
-    metrics: HashMap<(usize, usize), Labels>,
+    /// Result labels per (many series, one series, signature); `None` is a filled sample.
+    metrics: HashMap<(Option<usize>, Option<usize>, usize), Labels>,
+}
+
+/// One operand of a pair: a real sample (series index, value) or a fill value.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    /// A sample of the input.
+    Real(StepSample),
+    /// A `fill(...)` value standing in for a missing sample.
+    Fill(f64),
+}
+
+impl Side {
+    /// The value.
+    fn value(self) -> f64 {
+        match self {
+            Side::Real((_, v)) | Side::Fill(v) => v,
+        }
+    }
+
+    /// The input series index, if real.
+    fn index(self) -> Option<usize> {
+        match self {
+            Side::Real((i, _)) => Some(i),
+            Side::Fill(_) => None,
+        }
+    }
+}
+
+/// Signatures matched so far in one step.
+#[derive(Debug, Default)]
+struct Matched {
+    /// One-to-one: signatures used.
+    one: HashSet<usize>,
+    /// Many-to-one: result labels per signature.
+    many: HashMap<usize, HashSet<Labels>>,
+}
+
+impl Matched {
+    /// Whether signature `sig` has been matched.
+    fn contains(&self, sig: usize) -> bool {
+        self.one.contains(&sig) || self.many.get(&sig).is_some_and(|s| !s.is_empty())
+    }
 }
 
 impl<'a> VectorBinop<'a> {
@@ -249,18 +287,22 @@ impl<'a> VectorBinop<'a> {
         }
     }
 
-    /// One step of `VectorBinop`.
+    /// One step of `VectorBinop`. Works in the frame where `many` is the side whose series
+    /// may repeat a signature (the right-hand side for `group_right`); a missing "one"
+    /// sample takes `fill_rhs`, an unmatched "one" sample gets a "many" sample of `fill_lhs`.
     fn step(&mut self, l: &[StepSample], r: &[StepSample]) -> EResult<Vec<OutSample>> {
-        if l.is_empty() || r.is_empty() {
+        let (fill_many, fill_one) = (self.m.fill_lhs, self.m.fill_rhs);
+        let no_fill = fill_many.is_none() && fill_one.is_none();
+        if (l.is_empty() && r.is_empty()) || ((l.is_empty() || r.is_empty()) && no_fill) {
             return Ok(Vec::new());
         }
         let one_to_many = matches!(self.m.card, Cardinality::OneToMany(_));
-        // `one` is the side whose signatures must be unique.
-        let (many, one, many_sig, one_sig, many_series, one_series) = if one_to_many {
-            (r, l, self.rsig, self.lsig, self.rhs, self.lhs)
+        let (many, one, many_sig, one_sig) = if one_to_many {
+            (r, l, self.rsig, self.lsig)
         } else {
-            (l, r, self.lsig, self.rsig, self.lhs, self.rhs)
+            (l, r, self.lsig, self.rsig)
         };
+        let one_series = if one_to_many { self.lhs } else { self.rhs };
         let mut by_sig: HashMap<usize, StepSample> = HashMap::with_capacity(one.len());
         for &s in one {
             if let Some(&prev) = by_sig.get(&one_sig[s.0]) {
@@ -268,56 +310,94 @@ impl<'a> VectorBinop<'a> {
             }
             by_sig.insert(one_sig[s.0], s);
         }
-        let mut matched_one: HashSet<usize> = HashSet::new();
-        let mut matched_many: HashMap<usize, HashSet<Labels>> = HashMap::new();
+        let mut matched = Matched::default();
         let mut out = Vec::new();
         for &ms in many {
             let sig = many_sig[ms.0];
-            let Some(&os) = by_sig.get(&sig) else {
-                continue;
+            let os = match by_sig.get(&sig) {
+                Some(&os) => Side::Real(os),
+                None => match fill_one {
+                    Some(f) => Side::Fill(f),
+                    None => continue,
+                },
             };
-            let (ls, rs) = if one_to_many { (os, ms) } else { (ms, os) };
-            let (mut v, keep) = elem_binop(self.op, ls.1, rs.1);
-            if self.return_bool {
-                v = if keep { 1.0 } else { 0.0 };
-            }
-            let metric = self.result_metric(ms.0, os.0, many_series, one_series);
-            if matches!(self.m.card, Cardinality::OneToOne) {
-                if !matched_one.insert(sig) {
-                    return Err(QueryError::exec(
-                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
-                    ));
+            self.apply(Side::Real(ms), os, sig, &mut matched, &mut out)?;
+        }
+        if let Some(f) = fill_many {
+            for &os in one {
+                let sig = one_sig[os.0];
+                if !matched.contains(sig) {
+                    self.apply(Side::Fill(f), Side::Real(os), sig, &mut matched, &mut out)?;
                 }
-            } else if !matched_many.entry(sig).or_default().insert(metric.clone()) {
+            }
+        }
+        Ok(out)
+    }
+
+    /// Computes one pair (in the many/one frame) and records the match.
+    fn apply(
+        &mut self,
+        many: Side,
+        one: Side,
+        sig: usize,
+        matched: &mut Matched,
+        out: &mut Vec<OutSample>,
+    ) -> EResult<()> {
+        let one_to_many = matches!(self.m.card, Cardinality::OneToMany(_));
+        let (lv, rv) = if one_to_many {
+            (one.value(), many.value())
+        } else {
+            (many.value(), one.value())
+        };
+        let (mut v, keep) = elem_binop(self.op, lv, rv);
+        if self.return_bool {
+            v = if keep { 1.0 } else { 0.0 };
+        }
+        let metric = self.result_metric(many.index(), one.index(), sig);
+        if matches!(self.m.card, Cardinality::OneToOne) {
+            if !matched.one.insert(sig) {
                 return Err(QueryError::exec(
-                    "multiple matches for labels: grouping labels must ensure unique matches",
+                    "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
                 ));
             }
-            if !keep && !self.return_bool {
-                continue;
-            }
+        } else if !matched.many.entry(sig).or_default().insert(metric.clone()) {
+            return Err(QueryError::exec(
+                "multiple matches for labels: grouping labels must ensure unique matches",
+            ));
+        }
+        if keep || self.return_bool {
             out.push(OutSample {
                 metric,
                 drop_name: self.return_bool,
                 v,
             });
         }
-        Ok(out)
+        Ok(())
     }
 
-    /// The labels of a result: the "many" side's, reduced by `on`/`ignoring` for one-to-one,
-    /// plus `group_x` labels copied from the "one" side; no name after arithmetic.
-    fn result_metric(
-        &mut self,
-        many_i: usize,
-        one_i: usize,
-        many: &[SSeries],
-        one: &[SSeries],
-    ) -> Labels {
-        if let Some(l) = self.metrics.get(&(many_i, one_i)) {
+    /// The series of the many/one frame.
+    fn frame(&self) -> (&'a [SSeries], &'a [SSeries]) {
+        if matches!(self.m.card, Cardinality::OneToMany(_)) {
+            (self.rhs, self.lhs)
+        } else {
+            (self.lhs, self.rhs)
+        }
+    }
+
+    /// The labels of a result: the "many" side's (for a filled "many" sample, the matching
+    /// labels of the "one" side), reduced by `on`/`ignoring` for one-to-one, plus `group_x`
+    /// labels copied from the "one" side; no name after arithmetic.
+    fn result_metric(&mut self, many_i: Option<usize>, one_i: Option<usize>, sig: usize) -> Labels {
+        let key = (many_i, one_i, sig);
+        if let Some(l) = self.metrics.get(&key) {
             return l.clone();
         }
-        let base = &many[many_i].metric;
+        let (many, one) = self.frame();
+        let base = match (many_i, one_i) {
+            (Some(i), _) => many[i].metric.clone(),
+            (None, Some(j)) => match_labels(&one[j].metric, self.m),
+            (None, None) => Labels::empty(),
+        };
         let drop_name =
             changes_schema(self.op) || (self.return_bool && !self.ctx.opts.delayed_name_removal);
         let mut labels: Vec<model::Label> = base
@@ -337,14 +417,19 @@ impl<'a> VectorBinop<'a> {
             Cardinality::ManyToOne(inc) | Cardinality::OneToMany(inc) => inc,
             Cardinality::ManyToMany => &[],
         };
+        let one_metric = match (one_i, many_i) {
+            (Some(j), _) => one[j].metric.clone(),
+            (None, Some(i)) => match_labels(&many[i].metric, self.m),
+            (None, None) => Labels::empty(),
+        };
         for name in include {
             labels.retain(|x| *x.name != **name);
-            if let Some(v) = one[one_i].metric.get(name) {
+            if let Some(v) = one_metric.get(name) {
                 labels.push(model::Label::new(name.as_str(), v));
             }
         }
-        let result = Labels::new(labels).unwrap_or_else(|_| base.clone());
-        self.metrics.insert((many_i, one_i), result.clone());
+        let result = Labels::new(labels).unwrap_or(base);
+        self.metrics.insert(key, result.clone());
         result
     }
 

@@ -230,8 +230,14 @@ pub enum Cardinality {
     ManyToMany,
 }
 
+impl Default for Cardinality {
+    fn default() -> Self {
+        Self::OneToOne
+    }
+}
+
 /// Vector matching of a binary operation between two instant vectors.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct VectorMatching {
     /// The cardinality.
     pub card: Cardinality,
@@ -239,6 +245,10 @@ pub struct VectorMatching {
     pub on: bool,
     /// The labels of `on`/`ignoring`.
     pub labels: Vec<String>,
+    /// `fill_left(v)` or `fill(v)`: the value of a missing left-hand sample.
+    pub fill_lhs: Option<f64>,
+    /// `fill_right(v)` or `fill(v)`: the value of a missing right-hand sample.
+    pub fill_rhs: Option<f64>,
 }
 
 /// A PromQL expression.
@@ -454,6 +464,19 @@ fn binary_op(op: BinaryOp, return_bool: bool, matching: Option<&VectorMatching>)
     }
     if let Some((kw, l)) = group {
         s.push_str(&format!(" {kw}{}", label_list(l)));
+    }
+    match (m.fill_lhs, m.fill_rhs) {
+        (Some(l), Some(r)) if l.to_bits() == r.to_bits() => {
+            s.push_str(&format!(" fill({})", format_number(l)));
+        }
+        (l, r) => {
+            if let Some(l) = l {
+                s.push_str(&format!(" fill_left({})", format_number(l)));
+            }
+            if let Some(r) = r {
+                s.push_str(&format!(" fill_right({})", format_number(r)));
+            }
+        }
     }
     s
 }

@@ -15,6 +15,8 @@ struct BinMods {
     return_bool: bool,
     /// `on`/`ignoring`/`group_x` were given.
     matching: Option<VectorMatching>,
+    /// `fill(v)`, `fill_left(v)`, `fill_right(v)`: (left, right) fill values.
+    fill: (Option<f64>, Option<f64>),
 }
 
 impl Parser {
@@ -74,9 +76,11 @@ impl Parser {
         }
         let on = self.at_kw("on");
         if !on && !self.at_kw("ignoring") {
+            let fill = self.fill_modifiers()?;
             return Ok(BinMods {
                 return_bool,
                 matching: None,
+                fill,
             });
         }
         self.next();
@@ -101,10 +105,72 @@ impl Parser {
         } else {
             Cardinality::OneToOne
         };
+        let fill = self.fill_modifiers()?;
         Ok(BinMods {
             return_bool,
-            matching: Some(VectorMatching { card, on, labels }),
+            matching: Some(VectorMatching {
+                card,
+                on,
+                labels,
+                ..VectorMatching::default()
+            }),
+            fill,
         })
+    }
+
+    /// Parses `fill(v)`, or `fill_left(v)` and/or `fill_right(v)` in either order. The
+    /// words are modifiers only when `(` follows (`x + fill` adds a metric named `fill`).
+    fn fill_modifiers(&mut self) -> PResult<(Option<f64>, Option<f64>)> {
+        let (mut left, mut right) = (None, None);
+        for _ in 0..2 {
+            let kw = ["fill", "fill_left", "fill_right"]
+                .into_iter()
+                .find(|k| self.at_kw(k));
+            let Some(kw) = kw else { break };
+            if !matches!(
+                self.toks.get(self.pos + 1).map(|t| &t.tok),
+                Some(Tok::Op("("))
+            ) {
+                break;
+            }
+            let repeated = match kw {
+                "fill" => left.is_some() || right.is_some(),
+                "fill_left" => left.is_some(),
+                _ => right.is_some(),
+            };
+            if repeated {
+                return Err(self.unexpected("in fill modifier"));
+            }
+            self.next();
+            self.next();
+            let v = self.fill_value()?;
+            self.expect_op(")", "in fill modifier")?;
+            match kw {
+                "fill" => (left, right) = (Some(v), Some(v)),
+                "fill_left" => left = Some(v),
+                _ => right = Some(v),
+            }
+            if kw == "fill" {
+                break;
+            }
+        }
+        Ok((left, right))
+    }
+
+    /// A signed number literal inside `fill(...)`.
+    fn fill_value(&mut self) -> PResult<f64> {
+        let negate = self.at_op("-");
+        if negate || self.at_op("+") {
+            self.next();
+        }
+        let v = match &self.peek().tok {
+            Tok::Num(v) => *v,
+            Tok::Ident(w) if w.eq_ignore_ascii_case("nan") => f64::NAN,
+            Tok::Ident(w) if w.eq_ignore_ascii_case("inf") => f64::INFINITY,
+            _ => return Err(self.unexpected("in fill modifier, expected number")),
+        };
+        self.next();
+        Ok(if negate { -v } else { v })
     }
 
     /// Parses an optional sign followed by a postfix expression.
@@ -339,6 +405,13 @@ fn build_binary(
             op.as_str()
         ));
     }
+    let has_fill = mods.fill.0.is_some() || mods.fill.1.is_some();
+    if has_fill && !both_vectors {
+        return err("filling in missing series only allowed between instant vectors".into());
+    }
+    if has_fill && op.is_set() {
+        return err("filling in missing series not allowed for set operators".into());
+    }
     let matching = match mods.matching {
         Some(m) if !both_vectors => {
             if !m.labels.is_empty() || m.card != Cardinality::OneToOne {
@@ -367,11 +440,14 @@ fn build_binary(
             };
             Some(VectorMatching {
                 card,
-                on: false,
-                labels: Vec::new(),
+                ..VectorMatching::default()
             })
         }
     };
+    let matching = matching.map(|mut m| {
+        (m.fill_lhs, m.fill_rhs) = mods.fill;
+        m
+    });
     let e = Expr::Binary {
         op,
         lhs: Box::new(lhs),
