@@ -218,9 +218,10 @@ impl BinaryOp {
 }
 
 /// How series on both sides of a vector binary operation are paired.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Cardinality {
     /// Default pairing.
+    #[default]
     OneToOne,
     /// `group_left(labels)`: the labels are copied from the right side.
     ManyToOne(Vec<String>),
@@ -230,11 +231,6 @@ pub enum Cardinality {
     ManyToMany,
 }
 
-impl Default for Cardinality {
-    fn default() -> Self {
-        Self::OneToOne
-    }
-}
 
 /// Vector matching of a binary operation between two instant vectors.
 #[derive(Debug, Clone, PartialEq, Default)]
