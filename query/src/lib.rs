@@ -16,5 +16,5 @@ pub use parser::ast::{
     AggregateOp, AtModifier, BinaryOp, Cardinality, Expr, ValueType, VectorMatching,
 };
 pub use parser::error::ParseError;
-pub use parser::parse;
+pub use parser::{QueryContext, parse, parse_with_context};
 pub use signatures::{Function, function};

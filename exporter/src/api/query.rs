@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::response::Response;
 use model::Queryable;
 use query::engine::{QueryResult, Value};
-use query::{Engine, Expr, ValueType};
+use query::{Engine, Expr, QueryContext, ValueType};
 
 use super::error::ApiError;
 use super::params::Params;
@@ -29,8 +29,8 @@ const MAX_ANNOTATIONS: usize = 10;
 ///
 /// # Errors
 /// `invalid parameter "query": 1:5: parse error: ...`.
-fn parse(query: &str) -> Result<Expr, ApiError> {
-    query::parse(query).map_err(|e| ApiError::invalid_param("query", e))
+fn parse(query: &str, ctx: &QueryContext) -> Result<Expr, ApiError> {
+    query::parse_with_context(query, ctx).map_err(|e| ApiError::invalid_param("query", e))
 }
 
 /// Evaluates `query` at `t_ms` (ms since the epoch).
@@ -43,7 +43,12 @@ pub fn instant_query(
     query: &str,
     t_ms: i64,
 ) -> Result<QueryResult, ApiError> {
-    let expr = parse(query)?;
+    let ctx = QueryContext {
+        start_ms: t_ms,
+        end_ms: t_ms,
+        ..QueryContext::default()
+    };
+    let expr = parse(query, &ctx)?;
     engine
         .instant(storage, &expr, t_ms)
         .map_err(ApiError::from_query)
@@ -98,7 +103,13 @@ pub fn range_query(
     end_ms: i64,
     step_ms: i64,
 ) -> Result<QueryResult, ApiError> {
-    let expr = parse(query)?;
+    let ctx = QueryContext {
+        step_ms,
+        range_ms: end_ms - start_ms,
+        start_ms,
+        end_ms,
+    };
+    let expr = parse(query, &ctx)?;
     let ty = expr.value_type();
     if ty != ValueType::Vector && ty != ValueType::Scalar {
         return Err(ApiError::invalid_param(

@@ -105,6 +105,8 @@ pub(super) struct Ctx<'a> {
     query_start: i64,
     /// End of the whole query, for `@ end()`.
     query_end: i64,
+    /// Step of the whole query, ms (0 for an instant query), for `step()`.
+    query_step: i64,
     samples: Cell<usize>,
     notes: RefCell<Notes>,
 }
@@ -136,6 +138,7 @@ pub(super) fn run(
         deadline: Instant::now() + opts.timeout,
         query_start: start,
         query_end: end,
+        query_step: step.unwrap_or(0),
         samples: Cell::new(0),
         notes: RefCell::new(Notes::default()),
     };
@@ -219,6 +222,16 @@ impl<'a> Ctx<'a> {
         let text = format!("PromQL info: {msg}");
         if !n.infos.contains(&text) {
             n.infos.push(text);
+        }
+    }
+
+    /// `step()`, `range()`, `start()` or `end()` of the whole query, ms.
+    pub(super) fn query_value(&self, name: &str) -> i64 {
+        match name {
+            "step" => self.query_step,
+            "range" => self.query_end - self.query_start,
+            "start" => self.query_start,
+            _ => self.query_end,
         }
     }
 

@@ -30,6 +30,18 @@ pub(super) fn call(
                 .collect(),
         )),
         "pi" => Ok(Val::Scalar(vec![std::f64::consts::PI; steps.len()])),
+        "step" | "range" | "start" | "end" => {
+            let secs = ctx.query_value(name) as f64 / 1000.0;
+            Ok(Val::Scalar(vec![secs; steps.len()]))
+        }
+        "min_of" | "max_of" => {
+            let a = scalar_arg(ctx, steps, &args[0])?;
+            let b = scalar_arg(ctx, steps, &args[1])?;
+            let f = if name == "min_of" { go_min } else { go_max };
+            Ok(Val::Scalar(
+                a.iter().zip(&b).map(|(&x, &y)| f(x, y)).collect(),
+            ))
+        }
         "vector" => {
             let v = scalar_arg(ctx, steps, &args[0])?;
             Ok(Val::Vector(vec![SSeries {

@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use model::Queryable;
 
+use crate::parser::QueryContext;
 use crate::parser::ast::Expr;
 
 pub use value::{ErrorKind, Point, QueryError, QueryResult, Sample, Series, Value};
@@ -118,7 +119,12 @@ impl Engine {
         query: &str,
         t_ms: i64,
     ) -> Result<QueryResult, QueryError> {
-        let expr = parse_query(query)?;
+        let ctx = QueryContext {
+            start_ms: t_ms,
+            end_ms: t_ms,
+            ..QueryContext::default()
+        };
+        let expr = parse_query(query, &ctx)?;
         self.instant(storage, &expr, t_ms)
     }
 
@@ -134,12 +140,19 @@ impl Engine {
         end_ms: i64,
         step_ms: i64,
     ) -> Result<QueryResult, QueryError> {
-        let expr = parse_query(query)?;
+        let ctx = QueryContext {
+            step_ms,
+            range_ms: end_ms - start_ms,
+            start_ms,
+            end_ms,
+        };
+        let expr = parse_query(query, &ctx)?;
         self.range(storage, &expr, start_ms, end_ms, step_ms)
     }
 }
 
-/// Parses a query, mapping a parse error to `BadData`.
-fn parse_query(query: &str) -> Result<Expr, QueryError> {
-    crate::parse(query).map_err(|e| QueryError::new(ErrorKind::BadData, e.to_string()))
+/// Parses a query with its step and range known, mapping a parse error to `BadData`.
+fn parse_query(query: &str, ctx: &QueryContext) -> Result<Expr, QueryError> {
+    crate::parse_with_context(query, ctx)
+        .map_err(|e| QueryError::new(ErrorKind::BadData, e.to_string()))
 }

@@ -83,7 +83,8 @@ pub enum ErrorKind {
     Execution,
     /// The query ran past its timeout (HTTP 503, `timeout`).
     Timeout,
-    /// The query was cancelled (HTTP 503, `canceled`).
+    /// The query was cancelled (HTTP 499, `canceled`, as Prometheus answers a client that
+    /// went away).
     Canceled,
     /// Reading storage failed (HTTP 500, `internal`).
     Internal,
@@ -106,7 +107,8 @@ impl ErrorKind {
         match self {
             ErrorKind::BadData => 400,
             ErrorKind::Execution => 422,
-            ErrorKind::Timeout | ErrorKind::Canceled => 503,
+            ErrorKind::Timeout => 503,
+            ErrorKind::Canceled => 499,
             ErrorKind::Internal => 500,
         }
     }

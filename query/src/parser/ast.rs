@@ -231,7 +231,6 @@ pub enum Cardinality {
     ManyToMany,
 }
 
-
 /// Vector matching of a binary operation between two instant vectors.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct VectorMatching {

@@ -210,7 +210,11 @@ impl Parser {
                 e = self.range_or_subquery(e, span)?;
             } else if self.at_kw("offset") {
                 self.next();
-                let d = self.signed_duration("offset")?;
+                let d = if self.at_duration_expr() {
+                    self.offset_duration_expr()?
+                } else {
+                    self.signed_duration("offset")?
+                };
                 e = set_offset(e, d, (span.0, self.prev_end()))?;
             } else if self.at_op("@") {
                 self.next();
@@ -226,7 +230,7 @@ impl Parser {
     /// Parses `[d]` or `[d:]` / `[d:s]` after `e`.
     fn range_or_subquery(&mut self, e: Expr, span: Span) -> PResult<Expr> {
         self.next();
-        let range_ms = self.duration("range")?;
+        let range_ms = self.duration_expr("range")?;
         if !self.at_op(":") {
             let close = self.expect_op("]", "in range")?;
             let full = (span.0, close.end);
@@ -255,7 +259,7 @@ impl Parser {
         let step_ms = if self.at_op("]") {
             None
         } else {
-            Some(self.duration("subquery step")?)
+            Some(self.duration_expr("subquery step")?)
         };
         let close = self.expect_op("]", "in subquery")?;
         let t = e.value_type();

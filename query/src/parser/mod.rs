@@ -21,6 +21,7 @@
 //!   RE2: a few edge-case patterns may be accepted or refused differently.
 
 pub mod ast;
+mod duration_expr;
 pub mod error;
 mod expr;
 mod lex;
@@ -28,6 +29,7 @@ pub(crate) mod literals;
 mod primary;
 
 use ast::Expr;
+pub use duration_expr::QueryContext;
 use error::{PResult, ParseError};
 use lex::{Tok, Token, tokenize};
 
@@ -39,17 +41,27 @@ pub(crate) type Span = (usize, usize);
 /// # Errors
 /// A [`ParseError`] with the byte span and `line:column` of the problem.
 pub fn parse(input: &str) -> Result<Expr, ParseError> {
-    parse_inner(input).map_err(|e| e.locate(input))
+    parse_inner(input, None).map_err(|e| e.locate(input))
+}
+
+/// Parses a PromQL expression of a query with a known step and range, so that the duration
+/// functions `step()` and `range()` can be resolved (to 0 for an instant query).
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_with_context(input: &str, query: &QueryContext) -> Result<Expr, ParseError> {
+    parse_inner(input, Some(*query)).map_err(|e| e.locate(input))
 }
 
 /// Parses without resolving line and column.
-fn parse_inner(input: &str) -> PResult<Expr> {
+fn parse_inner(input: &str, query: Option<QueryContext>) -> PResult<Expr> {
     let toks = tokenize(input)?;
     let mut p = Parser {
         toks,
         pos: 0,
         info_depth: 0,
         depth: 0,
+        query,
     };
     if p.peek().tok == Tok::Eof {
         return Err(ParseError::new(0, 0, "no expression found in input"));
@@ -73,6 +85,8 @@ pub(crate) struct Parser {
     info_depth: usize,
     /// Current recursion depth of [`Parser::expr`], bounded by [`MAX_DEPTH`].
     depth: usize,
+    /// The query's step and range for `step()` and `range()`, when known.
+    query: Option<QueryContext>,
 }
 
 /// Deepest nesting of sub-expressions accepted, so that hostile input cannot overflow the

@@ -303,6 +303,59 @@ fn error_spans() {
     assert_eq!((e.start, e.end, e.line, e.column), (9, 12, 1, 10));
 }
 
+#[test]
+fn duration_expressions_fold_to_milliseconds() {
+    assert_eq!(p("x[2m*15]"), p("x[30m]"));
+    assert_eq!(p("x[1h30m % 1h]"), p("x[30m]"));
+    assert_eq!(p("x[24m+((1.5*2m)+2m)]"), p("x[29m]"));
+    assert_eq!(p("x[29s+1s:5s+5s]"), p("x[30s:10s]"));
+    assert_eq!(p("x offset (100 + 2)"), p("x offset 102s"));
+    assert_eq!(p("x offset -(2 * 2)"), p("x offset -4s"));
+    // Without parentheses the offset takes one literal: `(x offset 100) + 2`.
+    assert_eq!(p("x offset 100 + 2"), p("x offset 100s + 2"));
+    assert!(err("x[1m/0]").contains("division by zero"));
+}
+
+#[test]
+fn step_and_range_need_the_query() {
+    assert!(err("x[step()]").contains("needs the query's step and range"));
+    let ctx = super::QueryContext {
+        step_ms: 10_000,
+        range_ms: 60_000,
+        start_ms: 0,
+        end_ms: 60_000,
+    };
+    let with = |s: &str| super::parse_with_context(s, &ctx).unwrap();
+    assert_eq!(with("x[step()+1ms]"), p("x[10001ms]"));
+    assert_eq!(with("x[min_of(range(), 30s)]"), p("x[30s]"));
+    // `offset -step()*2` is `(x offset -10s) * 2`.
+    assert_eq!(with("x offset -step()*2"), p("x offset -10s * 2"));
+    // As scalar functions they parse without a context; the engine resolves them.
+    assert_eq!(p("step() + range()").value_type(), ValueType::Scalar);
+}
+
+#[test]
+fn fill_modifiers() {
+    let e = p("a + on(x) group_left fill_left(1) fill_right(-Inf) b");
+    let Expr::Binary {
+        matching: Some(m), ..
+    } = &e
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        (m.fill_lhs, m.fill_rhs),
+        (Some(1.0), Some(f64::NEG_INFINITY))
+    );
+    assert_eq!(p(&e.to_string()), e);
+    let both = p("a + fill(0) b");
+    assert_eq!(both.to_string(), "a + fill(0) b");
+    // `fill` without parentheses is a metric name.
+    assert!(matches!(p("a + fill"), Expr::Binary { .. }));
+    assert!(err("a and fill(0) b").contains("not allowed for set operators"));
+    assert!(err("1 + fill(0) b").contains("only allowed between instant vectors"));
+}
+
 mod props {
     use proptest::prelude::*;
 

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use model::{Labels, MemStorage};
 
-use super::{Command, Eval, Point, TestFileError, Value, parse_file};
+use super::{Command, Eval, EvalKind, Point, TestFileError, Value, parse_file};
 use crate::engine::{Engine, EngineOptions};
 use crate::parser::ast::Expr;
 
@@ -206,10 +206,33 @@ impl State {
         if let Some(e) = &self.load_error {
             return Err(format!("not run: an earlier load failed: {e}"));
         }
-        let expr = ev
-            .expr
-            .as_ref()
-            .map_err(|e| format!("expression does not parse: {e}"))?;
+        let with_context;
+        let expr = if uses_query_context(&ev.expr_text) {
+            let ctx = match ev.kind {
+                EvalKind::Instant { at_ms } => crate::QueryContext {
+                    start_ms: at_ms,
+                    end_ms: at_ms,
+                    ..crate::QueryContext::default()
+                },
+                EvalKind::Range {
+                    start_ms,
+                    end_ms,
+                    step_ms,
+                } => crate::QueryContext {
+                    step_ms,
+                    range_ms: end_ms - start_ms,
+                    start_ms,
+                    end_ms,
+                },
+            };
+            with_context = crate::parse_with_context(&ev.expr_text, &ctx)
+                .map_err(|e| format!("expression does not parse: {e}"))?;
+            &with_context
+        } else {
+            ev.expr
+                .as_ref()
+                .map_err(|e| format!("expression does not parse: {e}"))?
+        };
         if expects_histograms(ev) {
             return Err(format!(
                 "{HISTOGRAMS}: the expected result holds histograms"
@@ -349,4 +372,16 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     } else {
         "(no message)".to_string()
     }
+}
+
+/// Whether a query calls `step()` or `range()`, which resolve per query.
+fn uses_query_context(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    ["step", "range", "start", "end"].iter().any(|f| {
+        lower.match_indices(f).any(|(i, _)| {
+            let before = lower[..i].chars().next_back();
+            let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+            !before.is_some_and(ident) && lower[i + f.len()..].trim_start().starts_with('(')
+        })
+    })
 }
