@@ -209,11 +209,15 @@ impl State {
         let with_context;
         let expr = if uses_query_context(&ev.expr_text) {
             let ctx = match ev.kind {
-                EvalKind::Instant { at_ms } => crate::QueryContext {
-                    start_ms: at_ms,
-                    end_ms: at_ms,
-                    ..crate::QueryContext::default()
-                },
+                EvalKind::Instant { at_ms } => {
+                    // `expect range vector` moves the evaluation to its `to`.
+                    let t = ev.expect.range_vector.map_or(at_ms, |r| r.to_ms);
+                    crate::QueryContext {
+                        start_ms: t,
+                        end_ms: t,
+                        ..crate::QueryContext::default()
+                    }
+                }
                 EvalKind::Range {
                     start_ms,
                     end_ms,
@@ -350,7 +354,7 @@ fn collect_selectors<'a>(expr: &'a Expr, out: &mut Vec<&'a [model::Matcher]>) {
 /// Whether `expr` calls `info`, which reads `*_info` series it does not name.
 fn calls_info(expr: &Expr) -> bool {
     match expr {
-        Expr::Call { func, args } => func.name == "info" || args.iter().any(calls_info),
+        Expr::Call { func, args, .. } => func.name == "info" || args.iter().any(calls_info),
         Expr::MatrixSelector { selector, .. } => calls_info(selector),
         Expr::Subquery { expr, .. } | Expr::Unary { expr, .. } | Expr::Paren(expr) => {
             calls_info(expr)

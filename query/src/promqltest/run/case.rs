@@ -175,13 +175,14 @@ fn expected(ev: &Eval, window: Window) -> Expected<'_> {
 }
 
 /// §7.3 exclusions: `expect range vector`, `expect string`, or a query calling `start()`,
-/// `end()`, `range()` or `step()`.
+/// `end()`, `range()` or `step()`. The eval's own text is checked too: Prometheus prints
+/// those calls back into an `@` variant, while our tree may hold them already resolved.
 fn excluded_from_range_mode(ev: &Eval, text: &str) -> bool {
     ev.expect.range_vector.is_some()
         || matches!(ev.expect.result, ExpectedResult::String(_))
         || ["start()", "end()", "range()", "step()"]
             .iter()
-            .any(|f| text.contains(f))
+            .any(|f| text.contains(f) || ev.expr_text.contains(f))
 }
 
 /// §7.3: the query as a range query over `[t - 1m, t + 1m]` must give the same result at `t`.
