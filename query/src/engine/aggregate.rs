@@ -12,7 +12,7 @@ use super::functions::{scalar_arg, vector_arg};
 use super::histogram::invalid_quantile;
 use super::range_funcs::{go_g, kahan_inc, quantile};
 use super::value::{Point, QueryError};
-use crate::parser::ast::{AggregateOp, Expr};
+use crate::parser::ast::{AggregateOp, Expr, Pos};
 
 /// An aggregation as written.
 pub(super) struct AggSpec<'e> {
@@ -26,6 +26,8 @@ pub(super) struct AggSpec<'e> {
     pub(super) grouping: &'e [String],
     /// `without` rather than `by`.
     pub(super) without: bool,
+    /// Where the parameter starts, for annotations.
+    pub(super) param_pos: Pos,
 }
 
 /// Evaluates an aggregation.
@@ -42,14 +44,14 @@ pub(super) fn eval(ctx: &Ctx<'_>, steps: &Steps, spec: &AggSpec<'_>) -> EResult<
     match spec.op {
         Topk | Bottomk | Limitk | LimitRatio => {
             let param = param.unwrap_or_default();
-            check_k_param(ctx, spec.op, &param)?;
+            check_k_param(ctx, spec.op, &param, spec.param_pos)?;
             select_k(ctx, steps, spec, &input, &param).map(Val::Vector)
         }
         _ => {
             if spec.op == Quantile
                 && let Some(q) = &param
             {
-                quantile_warnings(ctx, q);
+                quantile_warnings(ctx, q, spec.param_pos);
             }
             fold(ctx, steps, spec, &input, param.as_deref()).map(Val::Vector)
         }
@@ -236,22 +238,22 @@ fn finish(op: AggregateOp, a: &mut Acc, q: f64) -> f64 {
 }
 
 /// The warnings for quantile parameters outside `[0, 1]`.
-fn quantile_warnings(ctx: &Ctx<'_>, q: &[f64]) {
+fn quantile_warnings(ctx: &Ctx<'_>, q: &[f64], pos: Pos) {
     if q.iter().any(|x| x.is_nan()) {
-        ctx.warn(invalid_quantile(f64::NAN));
+        ctx.warn(invalid_quantile(f64::NAN), pos);
     }
     let max = q.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let min = q.iter().copied().fold(f64::INFINITY, f64::min);
     if max > 1.0 {
-        ctx.warn(invalid_quantile(max));
+        ctx.warn(invalid_quantile(max), pos);
     }
     if min < 0.0 {
-        ctx.warn(invalid_quantile(min));
+        ctx.warn(invalid_quantile(min), pos);
     }
 }
 
 /// Validates the parameter of `topk`, `bottomk`, `limitk` and `limit_ratio`.
-fn check_k_param(ctx: &Ctx<'_>, op: AggregateOp, p: &[f64]) -> EResult<()> {
+fn check_k_param(ctx: &Ctx<'_>, op: AggregateOp, p: &[f64], pos: Pos) -> EResult<()> {
     let max = p.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let min = p.iter().copied().fold(f64::INFINITY, f64::min);
     let any_nan = p.iter().any(|x| x.is_nan());
@@ -263,16 +265,22 @@ fn check_k_param(ctx: &Ctx<'_>, op: AggregateOp, p: &[f64]) -> EResult<()> {
             return Err(QueryError::exec("Ratio value is NaN"));
         }
         if max > 1.0 {
-            ctx.warn(format!(
-                "ratio value should be between -1 and 1, got {}, capping to 1",
-                go_g(max)
-            ));
+            ctx.warn(
+                format!(
+                    "ratio value should be between -1 and 1, got {}, capping to 1",
+                    go_g(max)
+                ),
+                pos,
+            );
         }
         if min < -1.0 {
-            ctx.warn(format!(
-                "ratio value should be between -1 and 1, got {}, capping to -1",
-                go_g(min)
-            ));
+            ctx.warn(
+                format!(
+                    "ratio value should be between -1 and 1, got {}, capping to -1",
+                    go_g(min)
+                ),
+                pos,
+            );
         }
         return Ok(());
     }

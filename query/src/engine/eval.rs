@@ -14,7 +14,7 @@ use model::{Label, Labels, Queryable};
 use super::selector::{self, RangeData};
 use super::value::{Point, QueryError, QueryResult, Sample, Series, Value};
 use super::{EngineOptions, ErrorKind};
-use crate::parser::ast::{AtModifier, Expr, ValueType};
+use crate::parser::ast::{AtModifier, Expr, Pos, ValueType};
 
 /// The evaluation grid: `start, start + interval, ...` while `<= end` (ms).
 #[derive(Debug, Clone, Copy)]
@@ -88,11 +88,24 @@ impl Val {
     }
 }
 
-/// Annotations collected during evaluation.
+/// Annotations collected during evaluation: (message, position suffix).
 #[derive(Debug, Default)]
 pub(super) struct Notes {
-    warnings: Vec<String>,
-    infos: Vec<String>,
+    warnings: Vec<(String, String)>,
+    infos: Vec<(String, String)>,
+}
+
+/// Adds `PromQL <kind>: msg` unless the same message is already there.
+fn add_note(list: &mut Vec<(String, String)>, kind: &str, msg: String, pos: Pos) {
+    let text = format!("PromQL {kind}: {msg}");
+    if !list.iter().any(|(m, _)| *m == text) {
+        list.push((text, pos.suffix()));
+    }
+}
+
+/// The annotations as Prometheus renders them: `message (line:column)`.
+fn render(list: Vec<(String, String)>) -> Vec<String> {
+    list.into_iter().map(|(m, s)| m + &s).collect()
 }
 
 /// Shared state of one query's evaluation.
@@ -151,8 +164,8 @@ pub(super) fn run(
     let notes = ctx.notes.into_inner();
     Ok(QueryResult {
         value,
-        warnings: notes.warnings,
-        infos: notes.infos,
+        warnings: render(notes.warnings),
+        infos: render(notes.infos),
     })
 }
 
@@ -207,22 +220,15 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Records a warning (de-duplicated).
-    pub(super) fn warn(&self, msg: String) {
-        let mut n = self.notes.borrow_mut();
-        let text = format!("PromQL warning: {msg}");
-        if !n.warnings.contains(&text) {
-            n.warnings.push(text);
-        }
+    /// Records a warning about the node at `pos`; a message already recorded (at any
+    /// position) is not repeated.
+    pub(super) fn warn(&self, msg: String, pos: Pos) {
+        add_note(&mut self.notes.borrow_mut().warnings, "warning", msg, pos);
     }
 
-    /// Records an info annotation (de-duplicated).
-    pub(super) fn info(&self, msg: String) {
-        let mut n = self.notes.borrow_mut();
-        let text = format!("PromQL info: {msg}");
-        if !n.infos.contains(&text) {
-            n.infos.push(text);
-        }
+    /// Records an info annotation about the node at `pos`, as [`Ctx::warn`] does.
+    pub(super) fn info(&self, msg: String, pos: Pos) {
+        add_note(&mut self.notes.borrow_mut().infos, "info", msg, pos);
     }
 
     /// `step()`, `range()`, `start()` or `end()` of the whole query, ms.
@@ -297,13 +303,19 @@ impl<'a> Ctx<'a> {
                 selector::subquery(self, steps, expr, &sub).map(Val::Matrix)
             }
             Expr::Unary { negate, expr } => self.eval_unary(steps, *negate, expr),
-            Expr::Call { func, args } => super::functions::call(self, steps, func, args),
+            Expr::Call {
+                func,
+                args,
+                pos,
+                arg_pos,
+            } => super::functions::call(self, steps, func, args, *pos, arg_pos),
             Expr::Aggregate {
                 op,
                 expr,
                 param,
                 grouping,
                 without,
+                param_pos,
             } => super::aggregate::eval(
                 self,
                 steps,
@@ -313,6 +325,7 @@ impl<'a> Ctx<'a> {
                     param: param.as_deref(),
                     grouping,
                     without: *without,
+                    param_pos: *param_pos,
                 },
             ),
             Expr::Binary { .. } => super::binary::eval(self, steps, expr),

@@ -9,7 +9,7 @@ use super::eval::{Ctx, EResult, SSeries, Steps, Val, merge_same_labels};
 use super::histogram::{self, BucketOp};
 use super::range_funcs;
 use super::value::{Point, QueryError};
-use crate::parser::ast::{Expr, ValueType};
+use crate::parser::ast::{Expr, Pos, ValueType};
 use crate::signatures::Function;
 
 /// Evaluates `func(args)`.
@@ -18,10 +18,13 @@ pub(super) fn call(
     steps: &Steps,
     func: &'static Function,
     args: &[Expr],
+    pos: Pos,
+    arg_pos: &[Pos],
 ) -> EResult<Val> {
     let name = func.name;
+    let at = |i: usize| arg_pos.get(i).copied().unwrap_or(pos);
     if let Some(f) = range_funcs::lookup(name) {
-        return range_call(ctx, steps, name, f, args);
+        return range_call(ctx, steps, name, f, args, arg_pos);
     }
     match name {
         "time" => Ok(Val::Scalar(
@@ -59,32 +62,42 @@ pub(super) fn call(
         "label_replace" => label_replace(ctx, steps, args),
         "label_join" => label_join(ctx, steps, args),
         "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => {
-            sort(ctx, steps, name, args)
+            sort(ctx, steps, name, args, pos)
         }
         "histogram_quantile" => {
             let q = scalar_arg(ctx, steps, &args[0])?;
             if let Some(&bad) = q.iter().find(|q| q.is_nan() || **q < 0.0 || **q > 1.0) {
-                ctx.warn(histogram::invalid_quantile(bad));
+                ctx.warn(histogram::invalid_quantile(bad), at(0));
             }
             let input = vector_arg(ctx, steps, &args[1])?;
-            histogram::eval(ctx, steps, BucketOp::Quantile, &[q], &input).map(Val::Vector)
+            histogram::eval(ctx, steps, BucketOp::Quantile, &[q], &input, at(1)).map(Val::Vector)
         }
         "histogram_fraction" => {
             let lo = scalar_arg(ctx, steps, &args[0])?;
             let hi = scalar_arg(ctx, steps, &args[1])?;
             let input = vector_arg(ctx, steps, &args[2])?;
-            histogram::eval(ctx, steps, BucketOp::Fraction, &[lo, hi], &input).map(Val::Vector)
+            histogram::eval(ctx, steps, BucketOp::Fraction, &[lo, hi], &input, at(2))
+                .map(Val::Vector)
         }
         "timestamp" => timestamp(ctx, steps, &args[0]),
         "days_in_month" | "day_of_month" | "day_of_week" | "day_of_year" | "hour" | "minute"
         | "month" | "year" => date_function(ctx, steps, name, args),
-        "histogram_count"
-        | "histogram_sum"
-        | "histogram_avg"
-        | "histogram_stddev"
-        | "histogram_stdvar"
-        | "histogram_quantiles"
-        | "start_timestamp" => {
+        "histogram_quantiles" => {
+            let label = string_arg(&args[1])?.to_string();
+            let mut qs = Vec::new();
+            for (i, a) in args.iter().enumerate().skip(2) {
+                let q = scalar_arg(ctx, steps, a)?;
+                if let Some(&bad) = q.iter().find(|q| q.is_nan() || **q < 0.0 || **q > 1.0) {
+                    ctx.warn(histogram::invalid_quantile(bad), at(i));
+                }
+                qs.push(q);
+            }
+            let input = vector_arg(ctx, steps, &args[0])?;
+            histogram::eval(ctx, steps, BucketOp::Quantiles(label), &qs, &input, at(0))
+                .map(Val::Vector)
+        }
+        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
+        | "histogram_stdvar" | "start_timestamp" => {
             // Native histograms and start timestamps are not stored: nothing to report.
             for a in args {
                 ctx.eval(steps, a)?;
@@ -128,7 +141,9 @@ fn range_call(
     name: &str,
     f: range_funcs::RangeFn,
     args: &[Expr],
+    arg_pos: &[Pos],
 ) -> EResult<Val> {
+    let at = |i: usize| arg_pos.get(i).copied().unwrap_or_default();
     let matrix_idx = args
         .iter()
         .position(|a| a.value_type() == ValueType::Matrix)
@@ -147,7 +162,7 @@ fn range_call(
             .first()
             .and_then(|q| q.iter().find(|q| q.is_nan() || **q < 0.0 || **q > 1.0))
     {
-        ctx.warn(histogram::invalid_quantile(bad));
+        ctx.warn(histogram::invalid_quantile(bad), at(0));
     }
     let Val::Matrix(data) = ctx.eval(steps, &args[matrix_idx])? else {
         return Err(QueryError::exec(format!("{name}: expected a range vector")));
@@ -155,7 +170,7 @@ fn range_call(
     let keep_name = matches!(name, "last_over_time" | "first_over_time");
     let out = range_funcs::apply(ctx, steps, &data, f, &scalars, keep_name)?;
     if matches!(name, "rate" | "increase") {
-        counter_name_info(ctx, &data.series, &out);
+        counter_name_info(ctx, &data.series, &out, at(matrix_idx));
     }
     if name == "absent_over_time" {
         return Ok(Val::Vector(absent_series(
@@ -169,7 +184,7 @@ fn range_call(
 
 /// The info Prometheus gives for `rate`/`increase` over a metric whose name does not look
 /// like a counter's.
-fn counter_name_info(ctx: &Ctx<'_>, input: &[SSeries], out: &[SSeries]) {
+fn counter_name_info(ctx: &Ctx<'_>, input: &[SSeries], out: &[SSeries], pos: Pos) {
     if out.is_empty() {
         return;
     }
@@ -181,7 +196,7 @@ fn counter_name_info(ctx: &Ctx<'_>, input: &[SSeries], out: &[SSeries]) {
         {
             ctx.info(format!(
                 "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"{name}\""
-            ));
+            ), pos);
         }
     }
 }
@@ -355,12 +370,13 @@ pub(super) fn set_label(labels: &Labels, name: &str, value: &str) -> Labels {
 
 /// `sort`, `sort_desc`, `sort_by_label`, `sort_by_label_desc`: order an instant result;
 /// a range query's result is always sorted by labels, so there they only warn.
-fn sort(ctx: &Ctx<'_>, steps: &Steps, name: &str, args: &[Expr]) -> EResult<Val> {
+fn sort(ctx: &Ctx<'_>, steps: &Steps, name: &str, args: &[Expr], pos: Pos) -> EResult<Val> {
     let mut series = vector_arg(ctx, steps, &args[0])?;
     if !steps.is_instant() {
         ctx.warn(
             "sort is ineffective for range queries since results are always ordered by labels"
                 .into(),
+            pos,
         );
         return Ok(Val::Vector(series));
     }

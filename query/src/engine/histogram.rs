@@ -9,6 +9,7 @@ use model::Labels;
 
 use super::eval::{Ctx, EResult, OutSample, SSeries, StepSample, Steps};
 use super::range_funcs::go_g;
+use crate::parser::ast::Pos;
 
 /// Relative tolerance under which adjacent bucket counts count as equal.
 const SMALL_DELTA_TOLERANCE: f64 = 1e-12;
@@ -21,12 +22,14 @@ struct Bucket {
 }
 
 /// What is computed over each group of buckets.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) enum BucketOp {
     /// `histogram_quantile(φ, ...)`.
     Quantile,
     /// `histogram_fraction(lower, upper, ...)`.
     Fraction,
+    /// `histogram_quantiles(..., "label", φ...)`: one series per φ, labelled with it.
+    Quantiles(String),
 }
 
 /// Evaluates `histogram_quantile(q, v)` or `histogram_fraction(lo, hi, v)` over classic
@@ -37,6 +40,7 @@ pub(super) fn eval(
     op: BucketOp,
     scalars: &[Vec<f64>],
     input: &[SSeries],
+    pos: Pos,
 ) -> EResult<Vec<SSeries>> {
     // Group each input series once: key = labels without `le`.
     let mut keys: Vec<Option<usize>> = Vec::with_capacity(input.len());
@@ -64,7 +68,7 @@ pub(super) fn eval(
                 } else {
                     ""
                 };
-                ctx.warn(bad_bucket_label(name, le));
+                ctx.warn(bad_bucket_label(name, le), pos);
             }
         }
     }
@@ -85,30 +89,47 @@ pub(super) fn eval(
             if buckets.is_empty() {
                 continue;
             }
-            let v = match op {
-                BucketOp::Quantile => {
-                    let q = arg(0).unwrap_or(f64::NAN);
-                    let (v, forced) = bucket_quantile(q, buckets);
-                    if forced {
-                        ctx.info(forced_monotonicity(ctx, &groups[g]));
-                    }
-                    v
-                }
-                BucketOp::Fraction => bucket_fraction(
-                    arg(0).unwrap_or(f64::NAN),
-                    arg(1).unwrap_or(f64::NAN),
-                    buckets,
-                ),
-            };
             let mut metric = groups[g].clone();
             if !ctx.opts.delayed_name_removal {
                 metric = super::eval::without_metric_name(&metric);
             }
-            out.push(OutSample {
-                metric,
-                drop_name: true,
-                v,
-            });
+            let mut emit = |metric: Labels, v: f64| {
+                out.push(OutSample {
+                    metric,
+                    drop_name: true,
+                    v,
+                })
+            };
+            match &op {
+                BucketOp::Quantile => {
+                    let q = arg(0).unwrap_or(f64::NAN);
+                    let (v, forced) = bucket_quantile(q, buckets);
+                    if forced {
+                        ctx.info(forced_monotonicity(ctx, &groups[g]), pos);
+                    }
+                    emit(metric, v);
+                }
+                BucketOp::Fraction => emit(
+                    metric,
+                    bucket_fraction(
+                        arg(0).unwrap_or(f64::NAN),
+                        arg(1).unwrap_or(f64::NAN),
+                        buckets,
+                    ),
+                ),
+                BucketOp::Quantiles(label) => {
+                    for k in 0..scalars.len() {
+                        let q = arg(k).unwrap_or(f64::NAN);
+                        let (v, forced) = bucket_quantile(q, &mut buckets.clone());
+                        if forced {
+                            ctx.info(forced_monotonicity(ctx, &groups[g]), pos);
+                        }
+                        let named =
+                            super::functions::set_label(&metric, label, &format_om_float(q));
+                        emit(named, v);
+                    }
+                }
+            }
         }
         Ok(out)
     })
@@ -305,4 +326,14 @@ fn bucket_fraction(lower: f64, upper: f64, buckets: &mut Vec<Bucket>) -> f64 {
 /// The warning for a quantile outside `[0, 1]`.
 pub(super) fn invalid_quantile(q: f64) -> String {
     format!("quantile value should be between 0 and 1, got {}", go_g(q))
+}
+
+/// A float as OpenMetrics writes label values (`0.0`, `0.25`, `1.0`, `+Inf`, `NaN`).
+fn format_om_float(q: f64) -> String {
+    let s = super::range_funcs::go_g(q);
+    if q.is_finite() && !s.contains(['.', 'e']) {
+        format!("{s}.0")
+    } else {
+        s
+    }
 }

@@ -246,6 +246,40 @@ pub struct VectorMatching {
     pub fill_rhs: Option<f64>,
 }
 
+/// Where a node starts in the query text: byte offset and 1-based line and column. Any two
+/// positions compare equal: where an expression was written is not part of what it means.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pos {
+    /// Byte offset.
+    pub offset: usize,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in bytes.
+    pub column: usize,
+}
+
+impl PartialEq for Pos {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Pos {
+    /// A position at byte `offset`; line and column are resolved after parsing.
+    pub(crate) fn at(offset: usize) -> Self {
+        Self {
+            offset,
+            line: 1,
+            column: offset + 1,
+        }
+    }
+
+    /// Prometheus's annotation suffix: ` (line:column)`.
+    pub fn suffix(&self) -> String {
+        format!(" ({}:{})", self.line, self.column)
+    }
+}
+
 /// A PromQL expression.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
@@ -290,6 +324,10 @@ pub enum Expr {
         func: &'static Function,
         /// The arguments.
         args: Vec<Expr>,
+        /// Where the call starts.
+        pos: Pos,
+        /// Where each argument starts.
+        arg_pos: Vec<Pos>,
     },
     /// An aggregation.
     Aggregate {
@@ -303,6 +341,8 @@ pub enum Expr {
         grouping: Vec<String>,
         /// `without` rather than `by`.
         without: bool,
+        /// Where the parameter starts (when there is one).
+        param_pos: Pos,
     },
     /// A binary operation.
     Binary {
@@ -514,7 +554,7 @@ impl Display for Expr {
                 write!(f, "{expr}[{}:{step}]", format_duration(*range_ms))?;
                 modifiers(f, *offset_ms, *at)
             }
-            Expr::Call { func, args } => {
+            Expr::Call { func, args, .. } => {
                 let args: Vec<String> = args.iter().map(ToString::to_string).collect();
                 write!(f, "{}({})", func.name, args.join(", "))
             }
@@ -524,6 +564,7 @@ impl Display for Expr {
                 param,
                 grouping,
                 without,
+                ..
             } => {
                 f.write_str(op.name())?;
                 if *without {

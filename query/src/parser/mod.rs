@@ -41,7 +41,9 @@ pub(crate) type Span = (usize, usize);
 /// # Errors
 /// A [`ParseError`] with the byte span and `line:column` of the problem.
 pub fn parse(input: &str) -> Result<Expr, ParseError> {
-    parse_inner(input, None).map_err(|e| e.locate(input))
+    let mut e = parse_inner(input, None).map_err(|e| e.locate(input))?;
+    locate_positions(&mut e, input);
+    Ok(e)
 }
 
 /// Parses a PromQL expression of a query with a known step and range, so that the duration
@@ -50,7 +52,47 @@ pub fn parse(input: &str) -> Result<Expr, ParseError> {
 /// # Errors
 /// As [`parse`].
 pub fn parse_with_context(input: &str, query: &QueryContext) -> Result<Expr, ParseError> {
-    parse_inner(input, Some(*query)).map_err(|e| e.locate(input))
+    let mut e = parse_inner(input, Some(*query)).map_err(|e| e.locate(input))?;
+    locate_positions(&mut e, input);
+    Ok(e)
+}
+
+/// Fills in the line and column of every position in the tree from its byte offset.
+fn locate_positions(e: &mut Expr, src: &str) {
+    let locate = |p: &mut ast::Pos| {
+        let err = ParseError::new(p.offset, p.offset, "").locate(src);
+        (p.line, p.column) = (err.line, err.column);
+    };
+    match e {
+        Expr::Call {
+            args, pos, arg_pos, ..
+        } => {
+            locate(pos);
+            arg_pos.iter_mut().for_each(locate);
+            args.iter_mut().for_each(|a| locate_positions(a, src));
+        }
+        Expr::Aggregate {
+            expr,
+            param,
+            param_pos,
+            ..
+        } => {
+            locate(param_pos);
+            locate_positions(expr, src);
+            if let Some(p) = param {
+                locate_positions(p, src);
+            }
+        }
+        Expr::MatrixSelector { selector: x, .. }
+        | Expr::Subquery { expr: x, .. }
+        | Expr::Unary { expr: x, .. }
+        | Expr::Paren(x) => locate_positions(x, src),
+        Expr::Binary { lhs, rhs, .. } => {
+            locate_positions(lhs, src);
+            locate_positions(rhs, src);
+        }
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::VectorSelector { .. } => {}
+    }
 }
 
 /// Parses without resolving line and column.

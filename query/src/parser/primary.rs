@@ -2,7 +2,7 @@
 
 use model::{MatchOp, Matcher};
 
-use super::ast::{AggregateOp, Expr, ValueType};
+use super::ast::{AggregateOp, Expr, Pos, ValueType};
 use super::error::{PResult, ParseError};
 use super::lex::Tok;
 use super::literals::special_float;
@@ -227,6 +227,7 @@ impl Parser {
             .pop()
             .unwrap_or((Expr::NumberLiteral(0.0), (start, end)));
         expect_type(&expr, espan, ValueType::Vector, "aggregation expression")?;
+        let param_pos = Pos::at(args.first().map_or(start, |(_, span)| span.0));
         let param = args.pop().map(|(p, pspan)| {
             let want = if op == AggregateOp::CountValues {
                 ValueType::String
@@ -242,6 +243,7 @@ impl Parser {
             param,
             grouping,
             without,
+            param_pos,
         };
         Ok((e, (start, end)))
     }
@@ -258,8 +260,15 @@ impl Parser {
             let ctx = format!("call to function {:?}", func.name);
             expect_type(arg, *span, func.arg_type(i), &ctx)?;
         }
+        let arg_pos = args.iter().map(|(_, span)| Pos::at(span.0)).collect();
         let args = args.into_iter().map(|(e, _)| e).collect();
-        Ok((Expr::Call { func, args }, (start, end)))
+        let call = Expr::Call {
+            func,
+            args,
+            pos: Pos::at(start),
+            arg_pos,
+        };
+        Ok((call, (start, end)))
     }
 }
 

@@ -59,7 +59,7 @@ fn pin(e: &mut Expr, t_ms: i64, time_dependent: &mut bool) {
     match e {
         Expr::VectorSelector { at, .. } | Expr::Subquery { at, .. } => set_at(at, t_ms),
         Expr::MatrixSelector { selector, .. } => pin(selector, t_ms, time_dependent),
-        Expr::Call { func, args } => {
+        Expr::Call { func, args, .. } => {
             *time_dependent |= TIME_DEPENDENT.contains(&func.name);
             args.iter_mut().for_each(|a| pin(a, t_ms, time_dependent));
         }
