@@ -104,7 +104,7 @@ pub(super) fn call(
             }
             Ok(Val::Vector(Vec::new()))
         }
-        "info" => ctx.eval(steps, &args[0]),
+        "info" => super::info::eval(ctx, steps, args),
         _ => elementwise(ctx, steps, name, args),
     }
 }

@@ -17,6 +17,7 @@ mod binary;
 mod eval;
 mod functions;
 mod histogram;
+mod info;
 mod range_funcs;
 mod selector;
 mod value;
