@@ -6,7 +6,9 @@
 //! promlet with `promlet import`; then `prometheus` and `promlet serve` run on free ports.
 //! Every query in `differential/queries.rs` goes to `/api/v1/query` at three times and to
 //! `/api/v1/query_range` over two ranges; `/api/v1/series`, `/labels` and
-//! `/label/<name>/values` are compared for a few matchers. A difference fails the test with
+//! `/label/<name>/values` are compared for a few matchers, and a few requests check the API
+//! itself (RFC 3339 times, duration steps, POST forms, parameter errors and their HTTP status).
+//! A difference fails the test with
 //! the query, both answers and the first difference; every difference is listed, not just the
 //! first one.
 //!
@@ -29,7 +31,7 @@ mod queries;
 mod servers;
 
 use compare::{Answer, first_difference, parse_answer};
-use queries::{INSTANT_TIMES, Kind, META_QUERIES, QUERIES, RANGES};
+use queries::{API_REQUESTS, INSTANT_TIMES, Kind, META_QUERIES, QUERIES, RANGES};
 use servers::Server;
 
 /// How much of each answer a failure message shows.
@@ -62,6 +64,31 @@ fn ordered(expr: &str) -> bool {
         || e.starts_with("bottomk(")
 }
 
+/// One HTTP request, sent the same way to both servers.
+enum Request<'a> {
+    Get(&'a str),
+    /// A path and its form-encoded body.
+    Post(&'a str, &'a str),
+}
+
+impl Request<'_> {
+    fn send(&self, server: &Server) -> http::Response {
+        match self {
+            Request::Get(p) => server.get(p),
+            Request::Post(p, body) => server.post_form(p, body),
+        }
+    }
+}
+
+impl std::fmt::Display for Request<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Request::Get(p) => write!(f, "GET {p}"),
+            Request::Post(p, body) => write!(f, "POST {p} with body {body}"),
+        }
+    }
+}
+
 /// The outcome of all comparisons.
 #[derive(Default)]
 struct Report {
@@ -72,19 +99,20 @@ struct Report {
 }
 
 impl Report {
-    /// Sends `request` to both servers and records whether the answers agree.
+    /// Sends `request` to both servers and records whether the answers agree: the HTTP status,
+    /// and the answer as `compare::first_difference` sees it.
     fn compare(
         &mut self,
         prom: &Server,
         ours: &Server,
         what: &str,
-        request: &str,
+        request: &Request<'_>,
         ordered: bool,
         expect_error: bool,
     ) {
         self.compared += 1;
-        let theirs_r = prom.get(request);
-        let ours_r = ours.get(request);
+        let theirs_r = request.send(prom);
+        let ours_r = request.send(ours);
         let fail = |why: String| {
             format!(
                 "{what}\n  request: {request}\n  difference: {why}\n  promlet ({}): {}\n  Prometheus ({}): {}",
@@ -136,6 +164,11 @@ impl Report {
         };
         if let Some(why) = first_difference(&ours, &theirs, ordered) {
             self.failures.push(fail(why));
+        } else if ours_r.status != theirs_r.status {
+            self.failures.push(fail(format!(
+                "HTTP status: promlet {}, Prometheus {}",
+                ours_r.status, theirs_r.status
+            )));
         }
     }
 }
@@ -179,6 +212,7 @@ fn promlet_answers_as_prometheus_2_42_does() {
         for t in INSTANT_TIMES {
             let request = format!("/api/v1/query?query={enc}&time={}", secs(t));
             let what = format!("instant query `{}` at {}", q.expr, secs(t));
+            let request = Request::Get(&request);
             report.compare(&prom, &ours, &what, &request, ordered(q.expr), expect_error);
         }
         if q.kind == Kind::Instant {
@@ -198,7 +232,14 @@ fn promlet_answers_as_prometheus_2_42_does() {
                 secs(end),
                 step / 1000
             );
-            report.compare(&prom, &ours, &what, &request, false, expect_error);
+            report.compare(
+                &prom,
+                &ours,
+                &what,
+                &Request::Get(&request),
+                false,
+                expect_error,
+            );
         }
     }
     for m in META_QUERIES {
@@ -217,7 +258,14 @@ fn promlet_answers_as_prometheus_2_42_does() {
             format!("{}?{}", m.path, params.join("&"))
         };
         let what = format!("{} {:?} {:?}", m.path, m.matchers, m.range);
-        report.compare(&prom, &ours, &what, &request, false, false);
+        report.compare(&prom, &ours, &what, &Request::Get(&request), false, false);
+    }
+    for a in API_REQUESTS {
+        let request = match a.form {
+            Some(body) => Request::Post(a.path, body),
+            None => Request::Get(a.path),
+        };
+        report.compare(&prom, &ours, a.what, &request, false, a.error);
     }
 
     eprintln!(

@@ -17,13 +17,35 @@ const IO_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// `GET path_and_query` from `addr`.
 pub(crate) fn get(addr: SocketAddr, path_and_query: &str) -> std::io::Result<Response> {
+    request(addr, "GET", path_and_query, None)
+}
+
+/// `POST path` to `addr` with a form-encoded `body`, as Grafana sends queries.
+pub(crate) fn post_form(addr: SocketAddr, path: &str, body: &str) -> std::io::Result<Response> {
+    request(addr, "POST", path, Some(body))
+}
+
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path_and_query: &str,
+    form: Option<&str>,
+) -> std::io::Result<Response> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
     s.set_read_timeout(Some(IO_TIMEOUT))?;
     s.set_write_timeout(Some(IO_TIMEOUT))?;
-    write!(
-        s,
-        "GET {path_and_query} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
-    )?;
+    let mut req = format!(
+        "{method} {path_and_query} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n"
+    );
+    if let Some(body) = form {
+        req.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ));
+    } else {
+        req.push_str("\r\n");
+    }
+    s.write_all(req.as_bytes())?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
     parse_response(&raw)

@@ -426,6 +426,17 @@ pub(crate) const META_QUERIES: &[MetaQuery] = &[
         matchers: &["up"],
         range: Some((T0_MS + 300 * MIN_MS, T0_MS + 320 * MIN_MS)),
     },
+    // Without matchers too, a range with no data in it has no label names or values.
+    MetaQuery {
+        path: "/api/v1/labels",
+        matchers: &[],
+        range: Some((T0_MS + 300 * MIN_MS, T0_MS + 320 * MIN_MS)),
+    },
+    MetaQuery {
+        path: "/api/v1/label/job/values",
+        matchers: &[],
+        range: Some((T0_MS + 300 * MIN_MS, T0_MS + 320 * MIN_MS)),
+    },
     MetaQuery {
         path: "/api/v1/label/le/values",
         matchers: &[],
@@ -436,4 +447,116 @@ pub(crate) const META_QUERIES: &[MetaQuery] = &[
         matchers: &[],
         range: None,
     },
+];
+
+/// A request that exercises the API's parameter handling rather than PromQL: written out
+/// already encoded.
+pub(crate) struct ApiRequest {
+    pub(crate) what: &'static str,
+    /// The path, with its query string for a GET.
+    pub(crate) path: &'static str,
+    /// For a POST, the form-encoded body.
+    pub(crate) form: Option<&'static str>,
+    /// Both must refuse it (same errorType and HTTP status).
+    pub(crate) error: bool,
+}
+
+const fn get(what: &'static str, path: &'static str, error: bool) -> ApiRequest {
+    ApiRequest {
+        what,
+        path,
+        form: None,
+        error,
+    }
+}
+
+const fn post(what: &'static str, path: &'static str, form: &'static str) -> ApiRequest {
+    ApiRequest {
+        what,
+        path,
+        form: Some(form),
+        error: false,
+    }
+}
+
+pub(crate) const API_REQUESTS: &[ApiRequest] = &[
+    get(
+        "an RFC 3339 time",
+        "/api/v1/query?query=up&time=2026-01-01T00:40:00Z",
+        false,
+    ),
+    get(
+        "an RFC 3339 time with an offset and milliseconds",
+        "/api/v1/query?query=up&time=2026-01-01T01:40:00.000%2B01:00",
+        false,
+    ),
+    get(
+        "RFC 3339 start and end, a duration step",
+        "/api/v1/query_range?query=sum%28up%29&start=2026-01-01T00:10:00Z&end=2026-01-01T01:10:00Z&step=5m",
+        false,
+    ),
+    get(
+        "a compound duration step",
+        "/api/v1/query_range?query=count%28temperature_celsius%29&start=1767226200&end=1767229800&step=1m30s",
+        false,
+    ),
+    post(
+        "an instant query as a POST form",
+        "/api/v1/query",
+        "query=sum+by+%28job%29+%28rate%28http_requests_total%5B5m%5D%29%29&time=1767229200",
+    ),
+    post(
+        "a range query as a POST form",
+        "/api/v1/query_range",
+        "query=histogram_quantile%280.9%2C+sum+by+%28le%29+%28rate%28request_duration_seconds_bucket%5B5m%5D%29%29%29&start=1767225600&end=1767233400&step=60",
+    ),
+    post(
+        "series as a POST form",
+        "/api/v1/series",
+        "match%5B%5D=up%7Bjob%3D%22node%22%7D&match%5B%5D=build_info%7Bjob%3D%22web%22%7D",
+    ),
+    get(
+        "a range query whose end is before its start",
+        "/api/v1/query_range?query=up&start=1767229800&end=1767226200&step=60",
+        true,
+    ),
+    get(
+        "a range query of more than 11,000 points",
+        "/api/v1/query_range?query=up&start=1767225600&end=1767233400&step=0.5",
+        true,
+    ),
+    get(
+        "a zero step",
+        "/api/v1/query_range?query=up&start=1767225600&end=1767233400&step=0",
+        true,
+    ),
+    get(
+        "an empty query",
+        "/api/v1/query?query=&time=1767229200",
+        true,
+    ),
+    get("a bad time", "/api/v1/query?query=up&time=yesterday", true),
+    get(
+        "a range vector as a range query",
+        "/api/v1/query_range?query=up%5B5m%5D&start=1767225600&end=1767233400&step=60",
+        true,
+    ),
+    get(
+        "a string as a range query",
+        "/api/v1/query_range?query=%22x%22&start=1767225600&end=1767233400&step=60",
+        true,
+    ),
+    get("series without match[]", "/api/v1/series", true),
+    get(
+        "series with a bad selector",
+        "/api/v1/series?match[]=up%7B",
+        true,
+    ),
+    // Not `not-a-name`: Prometheus 3 accepts any UTF-8 label name, 2.42 only [a-zA-Z_][a-zA-Z0-9_]*.
+    // Bytes that are not UTF-8 are invalid in both.
+    get(
+        "values of a label name that is not UTF-8",
+        "/api/v1/label/%FF/values",
+        true,
+    ),
 ];

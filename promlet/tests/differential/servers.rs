@@ -55,6 +55,18 @@ impl Server {
         })
     }
 
+    /// `POST path` with a form-encoded `body` on this server.
+    pub(crate) fn post_form(&self, path: &str, body: &str) -> http::Response {
+        http::post_form(self.addr, path, body).unwrap_or_else(|e| {
+            panic!(
+                "{} at {} did not answer POST {path}: {e}\nlog:\n{}",
+                self.name,
+                self.addr,
+                self.log_tail(4000)
+            )
+        })
+    }
+
     /// Polls `/-/ready` until it answers 200. Fails when the process exits or the deadline
     /// passes.
     fn wait_ready(&mut self) -> Result<(), String> {
