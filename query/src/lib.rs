@@ -13,7 +13,7 @@ pub mod signatures;
 
 pub use engine::{Engine, EngineOptions};
 pub use parser::ast::{
-    AggregateOp, AtModifier, BinaryOp, Cardinality, Expr, ValueType, VectorMatching,
+    AggregateOp, AtModifier, BinaryOp, Cardinality, Expr, Extended, ValueType, VectorMatching,
 };
 pub use parser::error::ParseError;
 pub use parser::{QueryContext, parse, parse_with_context};

@@ -14,7 +14,7 @@ use model::{Label, Labels, Queryable};
 use super::selector::{self, RangeData};
 use super::value::{Point, QueryError, QueryResult, Sample, Series, Value};
 use super::{EngineOptions, ErrorKind};
-use crate::parser::ast::{AtModifier, Expr, Pos, ValueType};
+use crate::parser::ast::{AtModifier, Expr, Extended, Pos, ValueType};
 
 /// The evaluation grid: `start, start + interval, ...` while `<= end` (ms).
 #[derive(Debug, Clone, Copy)]
@@ -278,9 +278,14 @@ impl<'a> Ctx<'a> {
                 matchers,
                 offset_ms,
                 at,
+                extended,
                 ..
             } => {
                 let at = self.at_time(*at);
+                if *extended == Some(Extended::Smoothed) {
+                    return selector::smoothed(self, steps, matchers, *offset_ms, at)
+                        .map(Val::Vector);
+                }
                 selector::instant(self, steps, matchers, *offset_ms, at).map(Val::Vector)
             }
             Expr::MatrixSelector { selector, range_ms } => {

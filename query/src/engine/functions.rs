@@ -167,6 +167,16 @@ fn range_call(
     let Val::Matrix(data) = ctx.eval(steps, &args[matrix_idx])? else {
         return Err(QueryError::exec(format!("{name}: expected a range vector")));
     };
+    if let Some(e) = data.extended {
+        let allowed = range_funcs::allowed_with(e);
+        if !allowed.contains(&name) {
+            return Err(QueryError::exec(format!(
+                "{} modifier can only be used with: {} - not with {name}",
+                e.name(),
+                allowed.join(", ")
+            )));
+        }
+    }
     let keep_name = matches!(name, "last_over_time" | "first_over_time");
     let out = range_funcs::apply(ctx, steps, &data, f, &scalars, keep_name)?;
     if matches!(name, "rate" | "increase") {

@@ -3,7 +3,9 @@
 
 use super::eval::{Ctx, EResult, SSeries, Steps};
 use super::selector::RangeData;
+use super::selector::{edge_indices, edge_left, edge_right};
 use super::value::{Point, QueryError};
+use crate::parser::ast::Extended;
 
 /// The window of one step, as a range function sees it.
 pub(super) struct Window<'p> {
@@ -22,6 +24,8 @@ pub(super) struct Window<'p> {
     /// False when the window is known to hold no counter reset (a value below its
     /// predecessor), so `rate` and `increase` can skip looking for one.
     pub(super) may_reset: bool,
+    /// `anchored` or `smoothed`: `points` reach one lookback beyond `(start, end]`.
+    pub(super) extended: Option<Extended>,
 }
 
 /// A range function: the value for one window, `None` for no output.
@@ -57,8 +61,11 @@ pub(super) fn lookup(name: &str) -> Option<RangeFn> {
             ))
         },
         "mad_over_time" => |w| mad(w.points),
-        "changes" => |w| Some(changes(w.points)),
-        "resets" => |w| Some(if w.may_reset { resets(w.points) } else { 0.0 }),
+        "changes" => |w| anchored_points(w).map(changes),
+        "resets" => |w| {
+            let pts = anchored_points(w)?;
+            Some(if w.may_reset { resets(pts) } else { 0.0 })
+        },
         "deriv" => |w| {
             let first = w.points.first()?;
             (w.points.len() >= 2).then(|| linear_regression(w.points, first.t).0)
@@ -113,6 +120,7 @@ pub(super) fn apply(
                 range_ms: data.range_ms,
                 args: &step_args,
                 may_reset: resets[hi - 1] != resets[lo],
+                extended: data.extended,
             };
             if let Some(v) = f(&w) {
                 points.push(Point { t: ts, v });
@@ -353,6 +361,9 @@ pub(super) fn linear_regression(points: &[Point], intercept_t: i64) -> (f64, f64
 /// `rate`, `increase` and `delta`: the change over the window, corrected for counter resets
 /// and extrapolated towards the window's edges as Prometheus does.
 fn extrapolated_rate(w: &Window<'_>, is_counter: bool, is_rate: bool) -> Option<f64> {
+    if let Some(e) = w.extended {
+        return extended_rate(w, e == Extended::Smoothed, is_counter, is_rate);
+    }
     let pts = w.points;
     if pts.len() < 2 {
         return None;
@@ -395,6 +406,64 @@ fn extrapolated_rate(w: &Window<'_>, is_counter: bool, is_rate: bool) -> Option<
         factor /= w.range_ms as f64 / 1000.0;
     }
     Some(result * factor)
+}
+
+/// `rate`, `increase` and `delta` over an anchored or smoothed window: the change between
+/// the values at the window's edges, with counter resets added back, and no extrapolation.
+fn extended_rate(w: &Window<'_>, smoothed: bool, is_counter: bool, is_rate: bool) -> Option<f64> {
+    let f = w.points;
+    let (mut first, mut last) = edge_indices(f, w.start, w.end, smoothed)?;
+    let left = edge_left(f, first, w.start, smoothed, is_counter);
+    let right = edge_right(f, last, w.end, smoothed, is_counter);
+    let mut result = right - left;
+    if is_counter {
+        if f[first].t <= w.start {
+            first += 1;
+        }
+        let inner = if f[last].t >= w.end {
+            last.checked_sub(1)
+        } else {
+            Some(last)
+        };
+        let mut prev = left;
+        if let Some(l) = inner {
+            last = l;
+            for p in f.get(first..=last).unwrap_or_default() {
+                if p.v < prev {
+                    result += prev;
+                }
+                prev = p.v;
+            }
+        }
+        if right < prev {
+            result += prev;
+        }
+    }
+    if is_rate {
+        result /= w.range_ms as f64 / 1000.0;
+    }
+    Some(result)
+}
+
+/// The points `resets` and `changes` look at: with `anchored`, from the last sample at or
+/// before the window's start; `None` when no sample lies inside the window.
+fn anchored_points<'p>(w: &Window<'p>) -> Option<&'p [Point]> {
+    if w.extended != Some(Extended::Anchored) {
+        return Some(w.points);
+    }
+    let after = w.points.partition_point(|p| p.t <= w.start);
+    if after >= w.points.len() {
+        return None;
+    }
+    Some(&w.points[after.saturating_sub(1)..])
+}
+
+/// The functions each extended modifier allows, sorted as Prometheus lists them.
+pub(super) fn allowed_with(e: Extended) -> &'static [&'static str] {
+    match e {
+        Extended::Anchored => &["changes", "delta", "increase", "rate", "resets"],
+        Extended::Smoothed => &["delta", "increase", "rate"],
+    }
 }
 
 /// `irate` and `idelta`: from the last two samples.

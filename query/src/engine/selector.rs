@@ -4,7 +4,7 @@ use model::{Matcher, SelectHints, is_stale_nan};
 
 use super::eval::{Ctx, EResult, SSeries, Steps, Val};
 use super::value::{Point, QueryError};
-use crate::parser::ast::Expr;
+use crate::parser::ast::{Expr, Extended};
 
 /// A range vector over the whole grid: raw points and where each step's window lies.
 ///
@@ -19,6 +19,11 @@ pub(super) struct RangeData {
     pub(super) offset_ms: i64,
     /// The `@` time, if any, ms.
     pub(super) at: Option<i64>,
+    /// `anchored` or `smoothed`: the points reach one lookback before the window (and, when
+    /// smoothed, one lookback after it).
+    pub(super) extended: Option<Extended>,
+    /// The lookback delta, ms (how far an extended window reaches).
+    pub(super) lookback_ms: i64,
 }
 
 impl RangeData {
@@ -28,17 +33,31 @@ impl RangeData {
     }
 
     /// Each series' points in the window at `t`, series without points left out (the value
-    /// of `x[5m]` in an instant query).
+    /// of `x[5m]` in an instant query). An extended window gets points at its two edges.
     pub(super) fn windows_at(self, _ctx: &Ctx<'_>, t: i64) -> Vec<SSeries> {
         let end = self.window_end(t);
         let start = end - self.range_ms;
+        let (lo, hi) = self.reach(start, end);
+        let extended = self.extended;
         self.series
             .into_iter()
             .filter_map(|mut s| {
-                s.points.retain(|p| p.t > start && p.t <= end);
+                s.points.retain(|p| p.t > lo && p.t <= hi);
+                if let Some(e) = extended {
+                    s.points = extend_points(&s.points, start, end, e == Extended::Smoothed);
+                }
                 (!s.points.is_empty()).then_some(s)
             })
             .collect()
+    }
+
+    /// The exclusive start and inclusive end of the points a window `(start, end]` reads.
+    fn reach(&self, start: i64, end: i64) -> (i64, i64) {
+        match self.extended {
+            None => (start, end),
+            Some(Extended::Anchored) => (start - self.lookback_ms, end),
+            Some(Extended::Smoothed) => (start - self.lookback_ms, end + self.lookback_ms),
+        }
     }
 
     /// For each step, the index range `lo..hi` of `points` inside that step's window;
@@ -52,7 +71,7 @@ impl RangeData {
         let (mut lo, mut hi) = (0, 0);
         for step in 0..steps.len() {
             let end = self.window_end(steps.ts(step));
-            let start = end - self.range_ms;
+            let (start, end) = self.reach(end - self.range_ms, end);
             hi += points[hi..].partition_point(|p| p.t <= end);
             lo += points[lo..hi].partition_point(|p| p.t <= start);
             f(step, lo, hi);
@@ -190,6 +209,7 @@ pub(super) fn matrix(
         matchers,
         offset_ms,
         at,
+        extended,
         ..
     } = selector
     else {
@@ -197,11 +217,17 @@ pub(super) fn matrix(
     };
     let at = ctx.at_time(*at);
     let (first, last) = eval_span(steps, at);
+    let lookback = ctx.opts.lookback_delta_ms;
+    let (before, after) = match extended {
+        None => (0, 0),
+        Some(Extended::Anchored) => (lookback, 0),
+        Some(Extended::Smoothed) => (lookback, lookback),
+    };
     let raw = select(
         ctx,
         matchers,
-        first - offset_ms - range_ms + 1,
-        last - offset_ms,
+        first - offset_ms - range_ms - before + 1,
+        last - offset_ms + after,
     )?;
     let mut series = Vec::with_capacity(raw.len());
     for s in raw {
@@ -221,6 +247,8 @@ pub(super) fn matrix(
         range_ms,
         offset_ms: *offset_ms,
         at,
+        extended: *extended,
+        lookback_ms: lookback,
     })
 }
 
@@ -283,5 +311,142 @@ pub(super) fn subquery(
         range_ms: geo.range_ms,
         offset_ms: geo.offset_ms,
         at: geo.at,
+        extended: None,
+        lookback_ms: ctx.opts.lookback_delta_ms,
     })
+}
+
+/// A smoothed instant selector: at each step the value at `t - offset` itself, interpolated
+/// linearly between the samples on either side within one lookback, or the last sample
+/// before it when none follows.
+pub(super) fn smoothed(
+    ctx: &Ctx<'_>,
+    steps: &Steps,
+    matchers: &[Matcher],
+    offset_ms: i64,
+    at: Option<i64>,
+) -> EResult<Vec<SSeries>> {
+    let lb = ctx.opts.lookback_delta_ms;
+    let (first, last) = eval_span(steps, at);
+    let raw = select(
+        ctx,
+        matchers,
+        first - offset_ms - lb + 1,
+        last - offset_ms + lb,
+    )?;
+    let mut out = Vec::with_capacity(raw.len());
+    for s in raw {
+        let samples: Vec<Point> = s
+            .samples
+            .into_iter()
+            .filter(|x| !is_stale_nan(x.v))
+            .collect();
+        let mut points = Vec::new();
+        for step in 0..steps.len() {
+            let ts = steps.ts(step);
+            let data_t = at.unwrap_or(ts) - offset_ms;
+            let lo = samples.partition_point(|p| p.t <= data_t - lb);
+            let hi = samples.partition_point(|p| p.t <= data_t + lb);
+            let window = &samples[lo..hi];
+            let i = window.partition_point(|p| p.t < data_t);
+            let prev = i.checked_sub(1).and_then(|j| window.get(j));
+            let v = match (window.get(i), prev) {
+                (Some(next), _) if next.t == data_t => next.v,
+                (Some(next), Some(prev)) => interpolate(*prev, *next, data_t, false),
+                (None, Some(prev)) => prev.v,
+                _ => continue,
+            };
+            points.push(Point { t: ts, v });
+        }
+        ctx.hold_samples(points.len())?;
+        if !points.is_empty() {
+            out.push(SSeries {
+                metric: s.labels,
+                drop_name: false,
+                points,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The value at `t` on the line from `a` to `b`; a counter that fell is taken to have
+/// restarted from 0.
+pub(super) fn interpolate(a: Point, b: Point, t: i64, is_counter: bool) -> f64 {
+    let y1 = if is_counter && b.v < a.v { 0.0 } else { a.v };
+    y1 + (b.v - y1) * (t - a.t) as f64 / (b.t - a.t) as f64
+}
+
+/// The indices of an extended window's edge samples in `points` (which reach one lookback
+/// beyond `(start, end]`): the last at or before `start` (else the first), and the last
+/// (when smoothed, the first at or after `end`). `None` when no point lies after `start`.
+pub(super) fn edge_indices(
+    points: &[Point],
+    start: i64,
+    end: i64,
+    smoothed: bool,
+) -> Option<(usize, usize)> {
+    let last_idx = points.len().checked_sub(1)?;
+    let first = points[..last_idx]
+        .partition_point(|p| p.t <= start)
+        .saturating_sub(1);
+    let last = if smoothed {
+        points[..last_idx].partition_point(|p| p.t < end)
+    } else {
+        last_idx
+    };
+    if points[last].t <= start || (smoothed && points[first].t > end) {
+        return None;
+    }
+    Some((first, last))
+}
+
+/// The samples of an extended window `(start, end]` as a range vector shows them: a point at
+/// each edge (the anchor sample's value, or interpolated when smoothed) around the samples
+/// strictly inside.
+fn extend_points(points: &[Point], start: i64, end: i64, smoothed: bool) -> Vec<Point> {
+    let Some((mut first, last)) = edge_indices(points, start, end, smoothed) else {
+        return Vec::new();
+    };
+    let left = edge_left(points, first, start, smoothed, false);
+    let right = edge_right(points, last, end, smoothed, false);
+    if points[first].t <= start {
+        first += 1;
+    }
+    let inner_end = if points[last].t >= end {
+        last
+    } else {
+        last + 1
+    };
+    let mut out = vec![Point { t: start, v: left }];
+    if first < inner_end {
+        out.extend_from_slice(&points[first..inner_end]);
+    }
+    out.push(Point { t: end, v: right });
+    out
+}
+
+/// The value at a window's left edge: the anchor sample's, or interpolated when smoothed.
+pub(super) fn edge_left(
+    p: &[Point],
+    first: usize,
+    start: i64,
+    smoothed: bool,
+    counter: bool,
+) -> f64 {
+    match p.get(first + 1) {
+        Some(next) if smoothed && p[first].t < start => {
+            interpolate(p[first], *next, start, counter)
+        }
+        _ => p[first].v,
+    }
+}
+
+/// The value at a window's right edge: the last sample's, or interpolated when smoothed.
+pub(super) fn edge_right(p: &[Point], last: usize, end: i64, smoothed: bool, counter: bool) -> f64 {
+    if smoothed && last > 0 && p[last].t > end {
+        interpolate(p[last - 1], p[last], end, counter)
+    } else {
+        p[last].v
+    }
 }

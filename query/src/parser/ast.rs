@@ -31,6 +31,27 @@ impl Display for ValueType {
     }
 }
 
+/// The extended range-selector modifiers (experimental in Prometheus 3.x).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extended {
+    /// `anchored`: the window also takes the last sample at or before its start, and no
+    /// extrapolation happens.
+    Anchored,
+    /// `smoothed`: values at the window's edges (or at the evaluation time, for an instant
+    /// selector) are interpolated between the neighbouring samples.
+    Smoothed,
+}
+
+impl Extended {
+    /// The keyword.
+    pub fn name(self) -> &'static str {
+        match self {
+            Extended::Anchored => "anchored",
+            Extended::Smoothed => "smoothed",
+        }
+    }
+}
+
 /// The `@` modifier.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum AtModifier {
@@ -297,8 +318,10 @@ pub enum Expr {
         offset_ms: i64,
         /// The `@` modifier.
         at: Option<AtModifier>,
+        /// `anchored` or `smoothed` (for a range selector, set on its inner selector).
+        extended: Option<Extended>,
     },
-    /// `selector[range]`; offset and `@` live in the inner selector.
+    /// `selector[range]`; offset, `@` and `anchored`/`smoothed` live in the inner selector.
     MatrixSelector {
         /// Always an [`Expr::VectorSelector`].
         selector: Box<Expr>,
@@ -433,6 +456,14 @@ fn modifiers(f: &mut Formatter<'_>, offset_ms: i64, at: Option<AtModifier>) -> f
     Ok(())
 }
 
+/// Prints ` anchored` or ` smoothed`.
+fn extended_suffix(f: &mut Formatter<'_>, e: Option<Extended>) -> fmt::Result {
+    match e {
+        Some(e) => write!(f, " {}", e.name()),
+        None => Ok(()),
+    }
+}
+
 /// Prints a selector's name and matchers, without modifiers.
 fn selector_core(f: &mut Formatter<'_>, name: Option<&str>, matchers: &[Matcher]) -> fmt::Result {
     let rest = match name {
@@ -526,9 +557,11 @@ impl Display for Expr {
                 matchers,
                 offset_ms,
                 at,
+                extended,
             } => {
                 selector_core(f, name.as_deref(), matchers)?;
-                modifiers(f, *offset_ms, *at)
+                modifiers(f, *offset_ms, *at)?;
+                extended_suffix(f, *extended)
             }
             Expr::MatrixSelector { selector, range_ms } => match selector.as_ref() {
                 Expr::VectorSelector {
@@ -536,10 +569,12 @@ impl Display for Expr {
                     matchers,
                     offset_ms,
                     at,
+                    extended,
                 } => {
                     selector_core(f, name.as_deref(), matchers)?;
                     write!(f, "[{}]", format_duration(*range_ms))?;
-                    modifiers(f, *offset_ms, *at)
+                    modifiers(f, *offset_ms, *at)?;
+                    extended_suffix(f, *extended)
                 }
                 other => write!(f, "{other}[{}]", format_duration(*range_ms)),
             },

@@ -1,7 +1,7 @@
 //! Operators: binary precedence climbing, unary signs and postfix modifiers
 //! (`[range]`, `[range:step]`, `offset`, `@`).
 
-use super::ast::{AtModifier, BinaryOp, Cardinality, Expr, ValueType, VectorMatching};
+use super::ast::{AtModifier, BinaryOp, Cardinality, Expr, Extended, ValueType, VectorMatching};
 use super::error::{PResult, ParseError};
 use super::lex::Tok;
 use super::{MAX_DEPTH, Parser, Span};
@@ -220,6 +220,14 @@ impl Parser {
                 self.next();
                 let at = self.at_value()?;
                 e = set_at(e, at, (span.0, self.prev_end()))?;
+            } else if self.at_kw("anchored") || self.at_kw("smoothed") {
+                let which = if self.at_kw("anchored") {
+                    Extended::Anchored
+                } else {
+                    Extended::Smoothed
+                };
+                self.next();
+                e = set_extended(e, which, (span.0, self.prev_end()))?;
             } else {
                 return Ok((e, span));
             }
@@ -238,6 +246,7 @@ impl Parser {
                 Expr::VectorSelector {
                     offset_ms: 0,
                     at: None,
+                    extended: None,
                     ..
                 } => Ok(Expr::MatrixSelector {
                     selector: Box::new(e),
@@ -334,6 +343,30 @@ impl Parser {
         }
         Ok(AtModifier::Timestamp(ms.round() as i64))
     }
+}
+
+/// Sets `anchored` or `smoothed` on a selector.
+fn set_extended(mut e: Expr, which: Extended, span: Span) -> PResult<Expr> {
+    let err = |msg: String| Err(ParseError::new(span.0, span.1, msg));
+    let slot = match &mut e {
+        Expr::VectorSelector { extended, .. } => extended,
+        Expr::MatrixSelector { selector, .. } => match selector.as_mut() {
+            Expr::VectorSelector { extended, .. } => extended,
+            _ => return err(format!("{} modifier not implemented", which.name())),
+        },
+        Expr::Subquery { .. } => {
+            return err(format!(
+                "{} modifier is not supported for subqueries",
+                which.name()
+            ));
+        }
+        _ => return err(format!("{} modifier not implemented", which.name())),
+    };
+    if slot.is_some_and(|s| s != which) {
+        return err("anchored and smoothed modifiers cannot be used together".into());
+    }
+    *slot = Some(which);
+    Ok(e)
 }
 
 /// Sets the offset of a selector or subquery.

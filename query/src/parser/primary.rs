@@ -78,6 +78,7 @@ impl Parser {
             matchers,
             offset_ms: 0,
             at: None,
+            extended: None,
         };
         Ok((sel, (start, self.prev_end())))
     }
@@ -111,6 +112,7 @@ impl Parser {
                 matchers,
                 offset_ms: 0,
                 at: None,
+                extended: None,
             },
             span,
         ))

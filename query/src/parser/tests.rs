@@ -126,6 +126,7 @@ fn selector_details() {
         matchers,
         offset_ms,
         at,
+        ..
     } = p("foo{a=\"b\"} offset 5m @ 10")
     else {
         panic!("not a selector")
