@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod engine;
+pub mod gofmt;
 pub mod parser;
 pub mod promqltest;
 pub mod signatures;

@@ -43,12 +43,7 @@ pub fn instant_query(
     query: &str,
     t_ms: i64,
 ) -> Result<QueryResult, ApiError> {
-    let ctx = QueryContext {
-        start_ms: t_ms,
-        end_ms: t_ms,
-        ..QueryContext::default()
-    };
-    let expr = parse(query, &ctx)?;
+    let expr = parse(query, &QueryContext::instant(t_ms))?;
     engine
         .instant(storage, &expr, t_ms)
         .map_err(ApiError::from_query)
@@ -103,13 +98,7 @@ pub fn range_query(
     end_ms: i64,
     step_ms: i64,
 ) -> Result<QueryResult, ApiError> {
-    let ctx = QueryContext {
-        step_ms,
-        range_ms: end_ms - start_ms,
-        start_ms,
-        end_ms,
-    };
-    let expr = parse(query, &ctx)?;
+    let expr = parse(query, &QueryContext::range(start_ms, end_ms, step_ms))?;
     let ty = expr.value_type();
     if ty != ValueType::Vector && ty != ValueType::Scalar {
         return Err(ApiError::invalid_param(

@@ -295,26 +295,9 @@ fn prometheus_duration_ms(s: &str) -> Option<i64> {
     Some(total)
 }
 
-/// Go's `%q` for the strings a user typed: double quotes, `\"`, `\\` and control characters
-/// escaped.
+/// Go's `%q` for the strings a user typed.
 pub(crate) fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\x{:02x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    query::gofmt::quote(s)
 }
 
 #[cfg(test)]

@@ -82,13 +82,5 @@ fn escape(v: &str) -> String {
 
 /// Shortest text that parses back to the same float; `NaN`, `+Inf`, `-Inf` as Prometheus.
 pub(crate) fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        format!("{v}")
-    }
+    query::gofmt::format_f(v)
 }

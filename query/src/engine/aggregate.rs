@@ -10,7 +10,7 @@ use model::{Label, Labels};
 use super::eval::{Ctx, EResult, SSeries, Steps, Val};
 use super::functions::{scalar_arg, vector_arg};
 use super::histogram::invalid_quantile;
-use super::range_funcs::{go_g, kahan_inc, quantile};
+use super::range_funcs::{kahan_inc, quantile};
 use super::value::{Point, QueryError};
 use crate::parser::ast::{AggregateOp, Expr, Pos};
 
@@ -268,7 +268,7 @@ fn check_k_param(ctx: &Ctx<'_>, op: AggregateOp, p: &[f64], pos: Pos) -> EResult
             ctx.warn(
                 format!(
                     "ratio value should be between -1 and 1, got {}, capping to 1",
-                    go_g(max)
+                    crate::gofmt::format_g(max)
                 ),
                 pos,
             );
@@ -277,7 +277,7 @@ fn check_k_param(ctx: &Ctx<'_>, op: AggregateOp, p: &[f64], pos: Pos) -> EResult
             ctx.warn(
                 format!(
                     "ratio value should be between -1 and 1, got {}, capping to -1",
-                    go_g(min)
+                    crate::gofmt::format_g(min)
                 ),
                 pos,
             );
@@ -293,13 +293,13 @@ fn check_k_param(ctx: &Ctx<'_>, op: AggregateOp, p: &[f64], pos: Pos) -> EResult
     if min <= i64::MIN as f64 {
         return Err(QueryError::exec(format!(
             "Scalar value {} underflows int64",
-            go_g(min)
+            crate::gofmt::format_g(min)
         )));
     }
     if max >= i64::MAX as f64 {
         return Err(QueryError::exec(format!(
             "Scalar value {} overflows int64",
-            go_g(max)
+            crate::gofmt::format_g(max)
         )));
     }
     Ok(())
@@ -488,7 +488,7 @@ fn count_values(ctx: &Ctx<'_>, steps: &Steps, spec: &AggSpec<'_>) -> EResult<Val
         let mut counts: Vec<(Labels, f64)> = Vec::new();
         let mut index: HashMap<Labels, usize> = HashMap::new();
         for &(i, v) in &inputs[0] {
-            let with_value = with_label(&input[i].metric, &label, &format_value(v));
+            let with_value = with_label(&input[i].metric, &label, &crate::gofmt::format_f(v));
             let key = group_labels(&with_value, &grouping, spec.without);
             match index.get(&key) {
                 Some(&g) => counts[g].1 += 1.0,
@@ -515,17 +515,4 @@ fn with_label(l: &Labels, name: &str, value: &str) -> Labels {
     let mut v: Vec<Label> = l.iter().filter(|x| &*x.name != name).cloned().collect();
     v.push(Label::new(name, value));
     Labels::new(v).unwrap_or_else(|_| l.clone())
-}
-
-/// A float as Go's `strconv.FormatFloat(v, 'f', -1, 64)` writes it.
-pub(super) fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        format!("{v}")
-    }
 }

@@ -436,59 +436,17 @@ impl<'a> VectorBinop<'a> {
     /// Prometheus's error for two series with one signature on the "one" side.
     fn duplicate_error(&self, side: &[SSeries], a: usize, b: usize, left: bool) -> QueryError {
         let matched = match_labels(&side[a].metric, self.m);
-        let (mut d1, mut d2) = (go_labels(&side[a].metric), go_labels(&side[b].metric));
+        let (mut d1, mut d2) = (
+            crate::gofmt::labels(&side[a].metric),
+            crate::gofmt::labels(&side[b].metric),
+        );
         if d1 > d2 {
             std::mem::swap(&mut d1, &mut d2);
         }
         QueryError::exec(format!(
             "found duplicate series for the match group {} on the {} hand-side of the operation: [{d1}, {d2}];many-to-many matching not allowed: matching labels must be unique on one side",
-            go_labels(&matched),
+            crate::gofmt::labels(&matched),
             if left { "left" } else { "right" }
         ))
     }
-}
-
-/// Go's `labels.Labels.String()`: `{a="b", c="d"}` with `__name__` as a plain label.
-pub(super) fn go_labels(l: &Labels) -> String {
-    let inner: Vec<String> = l
-        .iter()
-        .map(|x| format!("{}={}", x.name, go_quote(&x.value)))
-        .collect();
-    format!("{{{}}}", inner.join(", "))
-}
-
-/// Go's `strconv.Quote` for printable text.
-pub(super) fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// `util/almost.Equal`: equal within a relative `epsilon`; NaN equals NaN.
-pub(super) fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
-    const MIN_NORMAL: f64 = f64::MIN_POSITIVE;
-    if a.is_nan() && b.is_nan() {
-        return true;
-    }
-    if a == b {
-        return true;
-    }
-    let abs_sum = a.abs() + b.abs();
-    let diff = (a - b).abs();
-    if a == 0.0 || b == 0.0 || abs_sum < MIN_NORMAL {
-        return diff < epsilon * MIN_NORMAL;
-    }
-    diff / abs_sum.min(f64::MAX) < epsilon
 }

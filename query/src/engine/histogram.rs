@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use model::Labels;
 
 use super::eval::{Ctx, EResult, OutSample, SSeries, StepSample, Steps};
-use super::range_funcs::go_g;
 use crate::parser::ast::Pos;
 
 /// Relative tolerance under which adjacent bucket counts count as equal.
@@ -239,7 +238,7 @@ fn ensure_monotonic(buckets: &mut [Bucket]) -> bool {
         if curr == prev {
             continue;
         }
-        if crate::engine::binary::almost_equal(prev, curr, SMALL_DELTA_TOLERANCE) {
+        if crate::gofmt::almost_equal(prev, curr, SMALL_DELTA_TOLERANCE) {
             b.count = prev;
             continue;
         }
@@ -325,12 +324,15 @@ fn bucket_fraction(lower: f64, upper: f64, buckets: &mut Vec<Bucket>) -> f64 {
 
 /// The warning for a quantile outside `[0, 1]`.
 pub(super) fn invalid_quantile(q: f64) -> String {
-    format!("quantile value should be between 0 and 1, got {}", go_g(q))
+    format!(
+        "quantile value should be between 0 and 1, got {}",
+        crate::gofmt::format_g(q)
+    )
 }
 
 /// A float as OpenMetrics writes label values (`0.0`, `0.25`, `1.0`, `+Inf`, `NaN`).
 fn format_om_float(q: f64) -> String {
-    let s = super::range_funcs::go_g(q);
+    let s = crate::gofmt::format_g(q);
     if q.is_finite() && !s.contains(['.', 'e']) {
         format!("{s}.0")
     } else {

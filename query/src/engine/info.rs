@@ -5,7 +5,6 @@ use std::collections::{BTreeSet, HashMap};
 
 use model::{Label, Labels, MatchOp, Matcher};
 
-use super::binary::go_labels;
 use super::eval::{Ctx, EResult, OutSample, SSeries, StepSample, Steps, Val};
 use super::functions::vector_arg;
 use super::selector;
@@ -29,7 +28,7 @@ pub(super) fn eval(ctx: &Ctx<'_>, steps: &Steps, args: &[Expr]) -> EResult<Val> 
         .filter(|m| m.name == "__name__")
         .cloned()
         .collect();
-    let effective = effective_name_matchers(name_matchers.clone(), args.len() > 1);
+    let effective = effective_name_matchers(name_matchers.clone());
     let ignore: Vec<bool> = base
         .iter()
         .map(|s| {
@@ -88,7 +87,7 @@ fn select_time(e: &Expr) -> (Option<AtModifier>, i64) {
 
 /// The name matchers info series must satisfy: the given ones when one is `=` or `=~`; with
 /// only negative ones, also `__name__=~".+_info"`; by default `__name__="target_info"`.
-fn effective_name_matchers(given: Vec<Matcher>, _has_selector: bool) -> Vec<Matcher> {
+fn effective_name_matchers(given: Vec<Matcher>) -> Vec<Matcher> {
     if given
         .iter()
         .any(|m| matches!(m.op, MatchOp::Equal | MatchOp::Regex))
@@ -138,7 +137,7 @@ fn fetch_info(
         );
     }
     matchers.extend(data.iter().cloned());
-    matchers.extend(effective_name_matchers(name_matchers.to_vec(), true));
+    matchers.extend(effective_name_matchers(name_matchers.to_vec()));
     selector::instant_timestamps(ctx, steps, &matchers, offset, at)
 }
 
@@ -233,9 +232,9 @@ fn newest_by_signature<'s>(
             Some(&(j, prev)) if prev == t => {
                 return Err(QueryError::exec(format!(
                     "found duplicate series for info metric: existing {} @ {}, new {} @ {}",
-                    go_labels(&info[j].metric),
+                    crate::gofmt::labels(&info[j].metric),
                     (prev * 1000.0).round() as i64,
-                    go_labels(&info[k].metric),
+                    crate::gofmt::labels(&info[k].metric),
                     (t * 1000.0).round() as i64
                 )));
             }

@@ -120,12 +120,7 @@ impl Engine {
         query: &str,
         t_ms: i64,
     ) -> Result<QueryResult, QueryError> {
-        let ctx = QueryContext {
-            start_ms: t_ms,
-            end_ms: t_ms,
-            ..QueryContext::default()
-        };
-        let expr = parse_query(query, &ctx)?;
+        let expr = parse_query(query, &QueryContext::instant(t_ms))?;
         self.instant(storage, &expr, t_ms)
     }
 
@@ -141,13 +136,7 @@ impl Engine {
         end_ms: i64,
         step_ms: i64,
     ) -> Result<QueryResult, QueryError> {
-        let ctx = QueryContext {
-            step_ms,
-            range_ms: end_ms - start_ms,
-            start_ms,
-            end_ms,
-        };
-        let expr = parse_query(query, &ctx)?;
+        let expr = parse_query(query, &QueryContext::range(start_ms, end_ms, step_ms))?;
         self.range(storage, &expr, start_ms, end_ms, step_ms)
     }
 }

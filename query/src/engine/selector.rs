@@ -79,6 +79,24 @@ impl RangeData {
     }
 }
 
+/// Adds a selected series unless it has no points, accounting its samples.
+fn push_series(
+    ctx: &Ctx<'_>,
+    out: &mut Vec<SSeries>,
+    metric: model::Labels,
+    points: Vec<Point>,
+) -> EResult<()> {
+    ctx.hold_samples(points.len())?;
+    if !points.is_empty() {
+        out.push(SSeries {
+            metric,
+            drop_name: false,
+            points,
+        });
+    }
+    Ok(())
+}
+
 /// The first and last evaluation time of a node with an optional `@`.
 fn eval_span(steps: &Steps, at: Option<i64>) -> (i64, i64) {
     match at {
@@ -186,14 +204,7 @@ fn instant_with(
                 points.push(Point { t: ts, v });
             }
         }
-        ctx.hold_samples(points.len())?;
-        if !points.is_empty() {
-            out.push(SSeries {
-                metric: s.labels,
-                drop_name: false,
-                points,
-            });
-        }
+        push_series(ctx, &mut out, s.labels, points)?;
     }
     Ok(out)
 }
@@ -233,14 +244,7 @@ pub(super) fn matrix(
     for s in raw {
         let mut points = s.samples;
         points.retain(|x| !is_stale_nan(x.v));
-        ctx.hold_samples(points.len())?;
-        if !points.is_empty() {
-            series.push(SSeries {
-                metric: s.labels,
-                drop_name: false,
-                points,
-            });
-        }
+        push_series(ctx, &mut series, s.labels, points)?;
     }
     Ok(RangeData {
         series,
@@ -358,14 +362,7 @@ pub(super) fn smoothed(
             };
             points.push(Point { t: ts, v });
         }
-        ctx.hold_samples(points.len())?;
-        if !points.is_empty() {
-            out.push(SSeries {
-                metric: s.labels,
-                drop_name: false,
-                points,
-            });
-        }
+        push_series(ctx, &mut out, s.labels, points)?;
     }
     Ok(out)
 }

@@ -24,6 +24,27 @@ pub struct QueryContext {
     pub end_ms: i64,
 }
 
+impl QueryContext {
+    /// An instant query at `t_ms`.
+    pub fn instant(t_ms: i64) -> Self {
+        Self {
+            start_ms: t_ms,
+            end_ms: t_ms,
+            ..Self::default()
+        }
+    }
+
+    /// A range query from `start_ms` to `end_ms` every `step_ms`.
+    pub fn range(start_ms: i64, end_ms: i64, step_ms: i64) -> Self {
+        Self {
+            step_ms,
+            range_ms: end_ms - start_ms,
+            start_ms,
+            end_ms,
+        }
+    }
+}
+
 /// The duration functions.
 const FUNCTIONS: [&str; 4] = ["step", "range", "min_of", "max_of"];
 

@@ -209,25 +209,15 @@ impl State {
         let with_context;
         let expr = if uses_query_context(&ev.expr_text) {
             let ctx = match ev.kind {
+                // `expect range vector` moves the evaluation to its `to`.
                 EvalKind::Instant { at_ms } => {
-                    // `expect range vector` moves the evaluation to its `to`.
-                    let t = ev.expect.range_vector.map_or(at_ms, |r| r.to_ms);
-                    crate::QueryContext {
-                        start_ms: t,
-                        end_ms: t,
-                        ..crate::QueryContext::default()
-                    }
+                    crate::QueryContext::instant(ev.expect.range_vector.map_or(at_ms, |r| r.to_ms))
                 }
                 EvalKind::Range {
                     start_ms,
                     end_ms,
                     step_ms,
-                } => crate::QueryContext {
-                    step_ms,
-                    range_ms: end_ms - start_ms,
-                    start_ms,
-                    end_ms,
-                },
+                } => crate::QueryContext::range(start_ms, end_ms, step_ms),
             };
             with_context = crate::parse_with_context(&ev.expr_text, &ctx)
                 .map_err(|e| format!("expression does not parse: {e}"))?;

@@ -60,18 +60,7 @@ pub(super) fn almost_equal(a: f64, b: f64) -> bool {
     if sa || sb {
         return sa && sb;
     }
-    if a.is_nan() && b.is_nan() {
-        return true;
-    }
-    if a == b {
-        return true;
-    }
-    let abs_sum = a.abs() + b.abs();
-    let diff = (a - b).abs();
-    if a == 0.0 || b == 0.0 || abs_sum < f64::MIN_POSITIVE {
-        return diff < EPSILON * f64::MIN_POSITIVE;
-    }
-    diff / abs_sum.min(f64::MAX) < EPSILON
+    crate::gofmt::almost_equal(a, b, EPSILON)
 }
 
 /// Go's `labels.Compare`: at the first differing label compare the names, then the values,
