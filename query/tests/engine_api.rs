@@ -68,9 +68,9 @@ fn value_types_follow_the_expression_type() {
 #[test]
 fn too_many_samples_fails_with_prometheus_message() {
     let s = storage();
-    // 10 series × 4 samples in the window: 40 samples held by the selector.
+    // `up[1m]` at 600 s holds 10 series × 4 samples.
     let err = engine(39, Duration::from_secs(60))
-        .instant_query(&s, "count_over_time(up[1m])", 600_000)
+        .instant_query(&s, "up[1m]", 600_000)
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Execution);
     assert_eq!(
@@ -78,10 +78,14 @@ fn too_many_samples_fails_with_prometheus_message() {
         "query processing would load too many samples into memory in query execution"
     );
     assert!(
-        engine(1000, Duration::from_secs(60))
-            .instant_query(&s, "count_over_time(up[1m])", 600_000)
+        engine(40, Duration::from_secs(60))
+            .instant_query(&s, "up[1m]", 600_000)
             .is_ok()
     );
+    // A range query of `up` holds 10 series × 11 steps; `up + up` holds both operands.
+    let e = engine(110, Duration::from_secs(60));
+    assert!(e.range_query(&s, "up", 0, 600_000, 60_000).is_ok());
+    assert!(e.range_query(&s, "up + up", 0, 600_000, 60_000).is_err());
 }
 
 #[test]

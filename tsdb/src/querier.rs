@@ -54,9 +54,16 @@ impl Db {
             }
         }
         out.retain(|s| s.t >= mint && s.t <= maxt);
+        let in_order = out.is_sorted_by(|a, b| a.t < b.t)
+            && head_part.is_sorted_by(|a, b| a.t < b.t)
+            && head_part
+                .first()
+                .is_none_or(|h| out.last().is_none_or(|s| s.t < h.t));
         out.extend(head_part);
-        out.sort_by_key(|s| s.t);
-        out.dedup_by_key(|s| s.t);
+        if !in_order {
+            out.sort_by_key(|s| s.t);
+            out.dedup_by_key(|s| s.t);
+        }
         Ok(out)
     }
 
@@ -101,6 +108,16 @@ impl Db {
 }
 
 impl DbQuerier<'_> {
+    /// The labels and ids of the series matching `matchers`, sorted by labels.
+    fn matching_ids(&self, matchers: &[Matcher]) -> Result<Vec<(Labels, SeriesId)>> {
+        let mut out = Vec::new();
+        for id in index::select_ids(&self.db.store, matchers)? {
+            out.push((self.db.series_labels(id)?, id));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
     fn matching(&self, matchers: &[Matcher]) -> Result<Vec<Series>> {
         let mut out = Vec::new();
         for id in index::select_ids(&self.db.store, matchers)? {
@@ -118,8 +135,18 @@ impl DbQuerier<'_> {
 }
 
 impl Querier for DbQuerier<'_> {
+    /// Decodes each series' samples only when the iteration reaches it, so a reader that
+    /// handles one series at a time holds one series' samples at a time.
     fn select(&self, _hints: &SelectHints, matchers: &[Matcher]) -> model::Result<SeriesSet<'_>> {
-        Ok(Box::new(self.matching(matchers)?.into_iter().map(Ok)))
+        let ids = self.matching_ids(matchers)?;
+        let (db, mint, maxt) = (self.db, self.mint, self.maxt);
+        Ok(Box::new(ids.into_iter().filter_map(move |(labels, id)| {
+            match db.series_samples(id, mint, maxt) {
+                Ok(samples) if samples.is_empty() => None,
+                Ok(samples) => Some(Ok(Series { labels, samples })),
+                Err(e) => Some(Err(e.into())),
+            }
+        })))
     }
 
     fn label_names(&self, matchers: &[Matcher]) -> model::Result<Vec<String>> {

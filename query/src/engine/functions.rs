@@ -8,8 +8,9 @@ use regex::Regex;
 use super::eval::{Ctx, EResult, SSeries, Steps, Val, merge_same_labels};
 use super::histogram::{self, BucketOp};
 use super::range_funcs;
+use super::selector::{self, RangeData};
 use super::value::{Point, QueryError};
-use crate::parser::ast::{Expr, Pos, ValueType};
+use crate::parser::ast::{Expr, Extended, Pos, ValueType};
 use crate::signatures::Function;
 
 /// Evaluates `func(args)`.
@@ -164,23 +165,35 @@ fn range_call(
     {
         ctx.warn(histogram::invalid_quantile(bad), at(0));
     }
-    let Val::Matrix(data) = ctx.eval(steps, &args[matrix_idx])? else {
-        return Err(QueryError::exec(format!("{name}: expected a range vector")));
-    };
-    if let Some(e) = data.extended {
-        let allowed = range_funcs::allowed_with(e);
-        if !allowed.contains(&name) {
-            return Err(QueryError::exec(format!(
-                "{} modifier can only be used with: {} - not with {name}",
-                e.name(),
-                allowed.join(", ")
-            )));
-        }
-    }
     let keep_name = matches!(name, "last_over_time" | "first_over_time");
-    let out = range_funcs::apply(ctx, steps, &data, f, &scalars, keep_name)?;
-    if matches!(name, "rate" | "increase") {
-        counter_name_info(ctx, &data.series, &out, at(matrix_idx));
+    let mut call = range_funcs::RangeCall::new(f, &scalars, keep_name);
+    let counter = matches!(name, "rate" | "increase");
+    let mut out = Vec::new();
+    let mut each = |data: &RangeData, s: &SSeries| -> EResult<()> {
+        if let Some(o) = call.series(ctx, steps, data, s)? {
+            if counter {
+                counter_name_info(ctx, &s.metric, at(matrix_idx));
+            }
+            out.push(o);
+        }
+        Ok(())
+    };
+    if let Expr::MatrixSelector { selector, range_ms } = &args[matrix_idx] {
+        // Stream: one series' raw samples in memory at a time.
+        if let Expr::VectorSelector {
+            extended: Some(e), ..
+        } = selector.as_ref()
+        {
+            check_extended(*e, name)?;
+        }
+        selector::matrix_each(ctx, steps, selector, *range_ms, |data, s| each(data, &s))?;
+    } else {
+        let Val::Matrix(data) = ctx.eval(steps, &args[matrix_idx])? else {
+            return Err(QueryError::exec(format!("{name}: expected a range vector")));
+        };
+        for s in &data.series {
+            each(&data, s)?;
+        }
     }
     if name == "absent_over_time" {
         return Ok(Val::Vector(absent_series(
@@ -192,22 +205,30 @@ fn range_call(
     ctx.merge_if_names_dropped(out).map(Val::Vector)
 }
 
+/// Fails when an `anchored`/`smoothed` selector feeds a function that cannot take it.
+fn check_extended(e: Extended, name: &str) -> EResult<()> {
+    let allowed = range_funcs::allowed_with(e);
+    if allowed.contains(&name) {
+        return Ok(());
+    }
+    Err(QueryError::exec(format!(
+        "{} modifier can only be used with: {} - not with {name}",
+        e.name(),
+        allowed.join(", ")
+    )))
+}
+
 /// The info Prometheus gives for `rate`/`increase` over a metric whose name does not look
 /// like a counter's.
-fn counter_name_info(ctx: &Ctx<'_>, input: &[SSeries], out: &[SSeries], pos: Pos) {
-    if out.is_empty() {
-        return;
-    }
-    for s in input {
-        if let Some(name) = s.metric.metric_name()
-            && !["_total", "_sum", "_count", "_bucket"]
-                .iter()
-                .any(|suffix| name.ends_with(suffix))
-        {
-            ctx.info(format!(
-                "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"{name}\""
-            ), pos);
-        }
+fn counter_name_info(ctx: &Ctx<'_>, metric: &Labels, pos: Pos) {
+    if let Some(name) = metric.metric_name()
+        && !["_total", "_sum", "_count", "_bucket"]
+            .iter()
+            .any(|suffix| name.ends_with(suffix))
+    {
+        ctx.info(format!(
+            "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"{name}\""
+        ), pos);
     }
 }
 
@@ -475,7 +496,7 @@ fn timestamp(ctx: &Ctx<'_>, steps: &Steps, arg: &Expr) -> EResult<Val> {
     } = arg
     {
         let at = ctx.at_time(*at);
-        super::selector::instant_timestamps(ctx, steps, matchers, *offset_ms, at)?
+        selector::instant_timestamps(ctx, steps, matchers, *offset_ms, at)?
     } else {
         let mut s = vector_arg(ctx, steps, arg)?;
         for x in &mut s {

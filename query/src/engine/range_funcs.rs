@@ -83,26 +83,43 @@ pub(super) fn lookup(name: &str) -> Option<RangeFn> {
     })
 }
 
-/// Applies `f` to every series' window at every step. `args[i][step]` are the scalar
-/// arguments. `keep_name` is true for `last_over_time`/`first_over_time`, which act like an
-/// offset; every other function drops the metric name.
-pub(super) fn apply(
-    ctx: &Ctx<'_>,
-    steps: &Steps,
-    data: &RangeData,
+/// A range function applied series by series, with its scalar arguments per step.
+pub(super) struct RangeCall<'a> {
     f: RangeFn,
-    args: &[Vec<f64>],
+    /// `args[i][step]`: the scalar arguments.
+    args: &'a [Vec<f64>],
+    /// `last_over_time`/`first_over_time` act like an offset and keep the metric name;
+    /// every other function drops it.
     keep_name: bool,
-) -> EResult<Vec<SSeries>> {
-    let mut out = Vec::with_capacity(data.series.len());
-    let mut step_args = vec![0.0; args.len()];
-    let mut resets: Vec<u32> = Vec::new();
-    for (n, s) in data.series.iter().enumerate() {
-        if n % 256 == 0 {
-            ctx.check_deadline()?;
+    step_args: Vec<f64>,
+    resets: Vec<u32>,
+}
+
+impl<'a> RangeCall<'a> {
+    /// A call of `f` with scalar arguments `args[i][step]`.
+    pub(super) fn new(f: RangeFn, args: &'a [Vec<f64>], keep_name: bool) -> Self {
+        Self {
+            f,
+            args,
+            keep_name,
+            step_args: vec![0.0; args.len()],
+            resets: Vec::new(),
         }
-        count_resets(&s.points, &mut resets);
+    }
+
+    /// The function's value at every step for one series of `data`; `None` when no step
+    /// has a value.
+    pub(super) fn series(
+        &mut self,
+        ctx: &Ctx<'_>,
+        steps: &Steps,
+        data: &RangeData,
+        s: &SSeries,
+    ) -> EResult<Option<SSeries>> {
+        count_resets(&s.points, &mut self.resets);
         let mut points = Vec::new();
+        let (f, args, resets) = (self.f, self.args, &self.resets);
+        let step_args = &mut self.step_args;
         data.for_each_window(steps, &s.points, |step, lo, hi| {
             if lo == hi {
                 return;
@@ -118,7 +135,7 @@ pub(super) fn apply(
                 start: end - data.range_ms,
                 end,
                 range_ms: data.range_ms,
-                args: &step_args,
+                args: step_args,
                 may_reset: resets[hi - 1] != resets[lo],
                 extended: data.extended,
             };
@@ -128,19 +145,18 @@ pub(super) fn apply(
         });
         ctx.hold_samples(points.len())?;
         if points.is_empty() {
-            continue;
+            return Ok(None);
         }
         let mut series = SSeries {
             metric: s.metric.clone(),
             drop_name: s.drop_name,
             points,
         };
-        if !keep_name || s.drop_name {
+        if !self.keep_name || s.drop_name {
             ctx.drop_name(&mut series);
         }
-        out.push(series);
+        Ok(Some(series))
     }
-    Ok(out)
 }
 
 /// `out[i]` = how many of `points[1..=i]` are below their predecessor.

@@ -108,13 +108,15 @@ fn eval_span(steps: &Steps, at: Option<i64>) -> (i64, i64) {
     }
 }
 
-/// Reads the series matching `matchers` with samples in `[mint, maxt]`.
-fn select(
+/// Hands each series matching `matchers` with samples in `[mint, maxt]` to `f`, one at a
+/// time, in label order (so a storage that decodes lazily holds one series at a time).
+fn for_each_series(
     ctx: &Ctx<'_>,
     matchers: &[Matcher],
     mint: i64,
     maxt: i64,
-) -> EResult<Vec<model::Series>> {
+    mut f: impl FnMut(model::Series) -> EResult<()>,
+) -> EResult<()> {
     let querier = ctx
         .storage()
         .querier(mint, maxt)
@@ -127,14 +129,13 @@ fn select(
     let set = querier
         .select(&hints, matchers)
         .map_err(|e| QueryError::storage(&e))?;
-    let mut out = Vec::new();
     for (i, s) in set.enumerate() {
         if i % 1024 == 0 {
             ctx.check_deadline()?;
         }
-        out.push(s.map_err(|e| QueryError::storage(&e))?);
+        f(s.map_err(|e| QueryError::storage(&e))?)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// An instant vector selector: at each step the newest sample in
@@ -173,15 +174,10 @@ fn instant_with(
 ) -> EResult<Vec<SSeries>> {
     let lookback = ctx.opts.lookback_delta_ms;
     let (first, last) = eval_span(steps, at);
-    let raw = select(
-        ctx,
-        matchers,
-        first - offset_ms - lookback + 1,
-        last - offset_ms,
-    )?;
     let n = steps.len();
-    let mut out = Vec::with_capacity(raw.len());
-    for s in raw {
+    let mut out = Vec::new();
+    let (mint, maxt) = (first - offset_ms - lookback + 1, last - offset_ms);
+    for_each_series(ctx, matchers, mint, maxt, |s| {
         let samples = &s.samples;
         let mut points = Vec::with_capacity(n.min(samples.len() * 2 + 1));
         let mut idx = 0usize; // samples[..idx] have t <= the current reference time
@@ -204,8 +200,8 @@ fn instant_with(
                 points.push(Point { t: ts, v });
             }
         }
-        push_series(ctx, &mut out, s.labels, points)?;
-    }
+        push_series(ctx, &mut out, s.labels, points)
+    })?;
     Ok(out)
 }
 
@@ -215,6 +211,24 @@ pub(super) fn matrix(
     steps: &Steps,
     selector: &Expr,
     range_ms: i64,
+) -> EResult<RangeData> {
+    let mut series = Vec::new();
+    let mut data = matrix_each(ctx, steps, selector, range_ms, |_, s| {
+        series.push(s);
+        Ok(())
+    })?;
+    data.series = series;
+    Ok(data)
+}
+
+/// As [`matrix`], but hands each series (staleness markers removed) to `f` as it is read
+/// instead of keeping it; returns the geometry with no series.
+pub(super) fn matrix_each(
+    ctx: &Ctx<'_>,
+    steps: &Steps,
+    selector: &Expr,
+    range_ms: i64,
+    mut f: impl FnMut(&RangeData, SSeries) -> EResult<()>,
 ) -> EResult<RangeData> {
     let Expr::VectorSelector {
         matchers,
@@ -234,26 +248,32 @@ pub(super) fn matrix(
         Some(Extended::Anchored) => (lookback, 0),
         Some(Extended::Smoothed) => (lookback, lookback),
     };
-    let raw = select(
-        ctx,
-        matchers,
-        first - offset_ms - range_ms - before + 1,
-        last - offset_ms + after,
-    )?;
-    let mut series = Vec::with_capacity(raw.len());
-    for s in raw {
-        let mut points = s.samples;
-        points.retain(|x| !is_stale_nan(x.v));
-        push_series(ctx, &mut series, s.labels, points)?;
-    }
-    Ok(RangeData {
-        series,
+    let data = RangeData {
+        series: Vec::new(),
         range_ms,
         offset_ms: *offset_ms,
         at,
         extended: *extended,
         lookback_ms: lookback,
-    })
+    };
+    let (mint, maxt) = (
+        first - offset_ms - range_ms - before + 1,
+        last - offset_ms + after,
+    );
+    for_each_series(ctx, matchers, mint, maxt, |s| {
+        let mut points = s.samples;
+        points.retain(|x| !is_stale_nan(x.v));
+        if points.is_empty() {
+            return Ok(());
+        }
+        let series = SSeries {
+            metric: s.labels,
+            drop_name: false,
+            points,
+        };
+        f(&data, series)
+    })?;
+    Ok(data)
 }
 
 /// Range, resolution, offset and `@` of a subquery, ms.
@@ -332,14 +352,9 @@ pub(super) fn smoothed(
 ) -> EResult<Vec<SSeries>> {
     let lb = ctx.opts.lookback_delta_ms;
     let (first, last) = eval_span(steps, at);
-    let raw = select(
-        ctx,
-        matchers,
-        first - offset_ms - lb + 1,
-        last - offset_ms + lb,
-    )?;
-    let mut out = Vec::with_capacity(raw.len());
-    for s in raw {
+    let mut out = Vec::new();
+    let (mint, maxt) = (first - offset_ms - lb + 1, last - offset_ms + lb);
+    for_each_series(ctx, matchers, mint, maxt, |s| {
         let samples: Vec<Point> = s
             .samples
             .into_iter()
@@ -362,8 +377,8 @@ pub(super) fn smoothed(
             };
             points.push(Point { t: ts, v });
         }
-        push_series(ctx, &mut out, s.labels, points)?;
-    }
+        push_series(ctx, &mut out, s.labels, points)
+    })?;
     Ok(out)
 }
 
