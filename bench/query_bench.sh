@@ -7,7 +7,7 @@
 #   HOSTS [76] HOURS [6] SEED [1]   data: gen_openmetrics.py --set realistic (about 131
 #                                    series per host: 76 hosts give ~10k series, 14.3M samples)
 #   RUNS [10] WARMUP [2]            measured and warm-up runs per query and server
-#   PROMLET [target/release/promlet]
+#   PROMLET [target/release/promlet]  PROMLET_REV [git HEAD]: the revision it was built from
 #   OUT [bench/out/query]           work directory (gitignored; the data file is ~1.5 GB)
 #
 # Steps: generate the OpenMetrics file (cached by parameters); backfill it with
@@ -64,7 +64,7 @@ else
   echo "$PARAMS" > "$OUT/prom.params"
 fi
 
-PROMLET_REV=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)
+PROMLET_REV=${PROMLET_REV:-$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)}
 PROMLET_ID="$PARAMS bin=$(sha1sum "$PROMLET" | cut -c1-12)"
 if [[ -f "$OUT/promlet.params" && "$(cat "$OUT/promlet.params")" == "$PROMLET_ID" ]]; then
   log "reusing the promlet data directory"
