@@ -1,5 +1,6 @@
 //! Profiling aid: fills a tsdb with 1000 series × 1000 samples, then evaluates a query many
-//! times. `cargo run --release -p query --example profile_rate -- 'QUERY' [ITERATIONS] [range]`
+//! times. `cargo run --release -p query --example profile_rate -- 'QUERY' [ITERATIONS] [range|big]`
+//! (`range`: a 6 h range query over 10k series; `big`: an instant query over the same data).
 
 /// The allocator the promlet binary uses.
 #[global_allocator]
@@ -16,8 +17,13 @@ fn main() {
         .cloned()
         .unwrap_or_else(|| "rate(x[15000s])".into());
     let iterations: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(100);
-    let range = args.get(3).is_some_and(|s| s == "range");
-    let (series, samples) = if range { (10_000, 1440) } else { (1000, 1000) };
+    let mode = args.get(3).map_or("", String::as_str);
+    let range = mode == "range";
+    let (series, samples) = if mode.is_empty() {
+        (1000, 1000)
+    } else {
+        (10_000, 1440)
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let db = tsdb::Db::open(dir.path(), tsdb::Options::default()).expect("open");
     let t0 = 1_767_225_600_000i64;

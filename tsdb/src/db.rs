@@ -82,7 +82,7 @@ impl Db {
         opts.validate()?;
         let dir = dir.as_ref().to_owned();
         check_or_write_version(&dir)?;
-        let store = Store::open(&dir.join("kv"), opts.cache_bytes)?;
+        let store = Store::open(&dir.join("kv"), opts.cache_bytes, opts.read_cache_bytes)?;
         let mut head = Head::new(store.next_series_id()?);
         let wal_dir = dir.join("wal");
         replay_wal(&wal_dir, &store, &mut head, &opts)?;

@@ -23,6 +23,7 @@ mod inspect;
 mod merge;
 mod options;
 mod querier;
+mod read_cache;
 mod store;
 mod wal;
 

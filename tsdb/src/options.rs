@@ -49,6 +49,9 @@ pub struct Options {
     pub fsync: FsyncPolicy,
     /// Block cache of the key-value store in bytes. Default 32 MiB.
     pub cache_bytes: u64,
+    /// Cache of stored chunks (encoded, and decoded once read) for repeated queries, in
+    /// bytes. Default 64 MiB; 0 disables it.
+    pub read_cache_bytes: u64,
     /// The wall clock, ms since the epoch. Retention counts back from the newest sample but
     /// never from later than this, so one sample stamped far in the future (nanoseconds sent
     /// as milliseconds, a broken clock) cannot make retention drop everything.
@@ -72,6 +75,7 @@ impl Default for Options {
             wal_segment_bytes: 32 << 20,
             fsync: FsyncPolicy::Never,
             cache_bytes: 32 << 20,
+            read_cache_bytes: 64 << 20,
             now: wall_clock_ms,
         }
     }

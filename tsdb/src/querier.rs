@@ -43,17 +43,27 @@ impl Db {
             .lock()
             .head
             .samples_of(id, mint, maxt, &mut head_part);
-        let mut out = Vec::new();
-        for (cmint, bytes) in self.store.chunks(id, mint, maxt, self.opts.partition_ms)? {
-            let before = out.len();
-            chunkenc::decode_sealed(&bytes, &mut out)
-                .map_err(|e| self.chunk_error(id, cmint, e))?;
-            if out.get(before).is_some_and(|s| s.t > maxt) || out.last().is_some_and(|s| s.t < mint)
-            {
-                out.truncate(before);
+        let mut out: Vec<Sample> = Vec::new();
+        for part in self
+            .store
+            .series_parts(id, mint, maxt, self.opts.partition_ms)?
+        {
+            for chunk in &part.chunks {
+                // The header says where a chunk ends: skip those outside the range.
+                if chunk.mint > maxt || chunk.maxt.is_some_and(|m| m < mint) {
+                    continue;
+                }
+                let samples = self.store.chunk_samples(&part, chunk, |bytes| {
+                    let mut v = Vec::new();
+                    chunkenc::decode_sealed(bytes, &mut v)
+                        .map_err(|e| self.chunk_error(id, chunk.mint, e))?;
+                    Ok::<_, Error>(v)
+                })?;
+                let lo = samples.partition_point(|s| s.t < mint);
+                let hi = samples.partition_point(|s| s.t <= maxt);
+                out.extend_from_slice(&samples[lo..hi.max(lo)]);
             }
         }
-        out.retain(|s| s.t >= mint && s.t <= maxt);
         let in_order = out.is_sorted_by(|a, b| a.t < b.t)
             && head_part.is_sorted_by(|a, b| a.t < b.t)
             && head_part

@@ -18,6 +18,7 @@ use parking_lot::RwLock;
 
 use crate::codec::{self, Reader, SeriesId};
 use crate::merge;
+use crate::read_cache::{CachedChunk, CachedPart, ChunkCache, LabelsCache};
 use crate::{Error, Result};
 
 const PARTITION_PREFIX: &str = "p";
@@ -78,7 +79,14 @@ pub(crate) struct Store {
     known_hashes: RwLock<HashSet<u64>>,
     /// Keys already in the `values` keyspace, so each is written once.
     known_values: RwLock<HashSet<Box<[u8]>>>,
+    /// Recently read chunks per series and partition.
+    chunk_cache: ChunkCache,
+    /// Recently read label sets.
+    labels_cache: LabelsCache,
 }
+
+/// How many label sets the labels cache holds at most.
+const LABELS_CACHE_ENTRIES: usize = 1 << 17;
 
 fn index_options() -> KeyspaceCreateOptions {
     KeyspaceCreateOptions::default().max_memtable_size(8 << 20)
@@ -94,7 +102,7 @@ fn chunk_options() -> KeyspaceCreateOptions {
 }
 
 impl Store {
-    pub(crate) fn open(path: &Path, cache_bytes: u64) -> Result<Self> {
+    pub(crate) fn open(path: &Path, cache_bytes: u64, read_cache_bytes: u64) -> Result<Self> {
         let db = Database::builder(path).cache_size(cache_bytes).open()?;
         let series = db.keyspace("series", index_options)?;
         let hashes = db.keyspace("hashes", index_options)?;
@@ -131,6 +139,8 @@ impl Store {
             partitions,
             known_hashes: RwLock::new(known),
             known_values: RwLock::new(HashSet::new()),
+            chunk_cache: ChunkCache::new(usize::try_from(read_cache_bytes).unwrap_or(usize::MAX)),
+            labels_cache: LabelsCache::new(LABELS_CACHE_ENTRIES),
         })
     }
 
@@ -175,11 +185,15 @@ impl Store {
 
     /// The labels of series `id`.
     pub(crate) fn labels(&self, id: SeriesId) -> Result<Option<Labels>> {
+        if let Some(l) = self.labels_cache.get(id) {
+            return Ok(Some(l));
+        }
         let Some(v) = self.series.get(id.to_be_bytes())? else {
             return Ok(None);
         };
         let labels = codec::decode_labels(&mut Reader::new(&v))
             .map_err(|off| self.corrupt("series entry", off))?;
+        self.labels_cache.insert(id, &labels);
         Ok(Some(labels))
     }
 
@@ -328,7 +342,15 @@ impl Store {
             b.insert(&self.meta, MAX_T_KEY, max_t.to_be_bytes());
         }
         b.commit()?;
+        self.forget(chunks, &partition_of);
         Ok(())
+    }
+
+    /// Drops cached reads of the series and partitions `chunks` went to.
+    fn forget(&self, chunks: &[SealedChunk], partition_of: &impl Fn(Timestamp) -> Timestamp) {
+        for (id, mint, _) in chunks {
+            self.chunk_cache.invalidate(partition_of(*mint), *id);
+        }
     }
 
     /// The newest sample timestamp ever written to a chunk, if any chunk was.
@@ -366,19 +388,20 @@ impl Store {
         if let Some(max_t) = self.raised_max_t(chunks)? {
             self.meta.insert(MAX_T_KEY, max_t.to_be_bytes())?;
         }
+        self.forget(chunks, &partition_of);
         chunks.clear();
         Ok(())
     }
 
-    /// The chunks of series `id` whose first sample is at or before `maxt`, in partitions that
-    /// may hold samples at or after `mint`, in time order. Each is `(chunk mint, bytes)`.
-    pub(crate) fn chunks(
+    /// The stored chunks of series `id` in every partition that may hold samples in
+    /// `[mint, maxt]`, in time order, from the read cache when there.
+    pub(crate) fn series_parts(
         &self,
         id: SeriesId,
         mint: Timestamp,
         maxt: Timestamp,
         partition_ms: i64,
-    ) -> Result<Vec<(Timestamp, fjall::Slice)>> {
+    ) -> Result<Vec<Arc<CachedPart>>> {
         let parts: Vec<(Timestamp, Keyspace)> = self
             .partitions
             .read()
@@ -386,16 +409,38 @@ impl Store {
             .filter(|(start, _)| start.saturating_add(partition_ms) > mint)
             .map(|(s, ks)| (*s, ks.clone()))
             .collect();
-        let mut out = Vec::new();
-        for (_, ks) in parts {
-            for kv in ks.range(codec::chunk_key(id, i64::MIN)..=codec::chunk_key(id, maxt)) {
+        let mut out = Vec::with_capacity(parts.len());
+        for (start, ks) in parts {
+            if let Some(p) = self.chunk_cache.get(start, id) {
+                out.push(p);
+                continue;
+            }
+            let seen = self.chunk_cache.generation();
+            let mut chunks = Vec::new();
+            for kv in ks.range(codec::chunk_key(id, i64::MIN)..=codec::chunk_key(id, i64::MAX)) {
                 let (k, v) = kv.into_inner()?;
                 let (_, cmint) =
                     codec::parse_chunk_key(&k).ok_or_else(|| self.corrupt("chunk key", 0))?;
-                out.push((cmint, v));
+                chunks.push(CachedChunk::new(cmint, v));
             }
+            let p = Arc::new(CachedPart::new(chunks));
+            self.chunk_cache.insert(start, id, p.clone(), seen);
+            out.push(p);
         }
         Ok(out)
+    }
+
+    /// The samples of `chunk`, a chunk of `part`, decoded once and then cached.
+    ///
+    /// # Errors
+    /// Whatever `decode` returns.
+    pub(crate) fn chunk_samples<E>(
+        &self,
+        part: &CachedPart,
+        chunk: &CachedChunk,
+        decode: impl FnOnce(&[u8]) -> std::result::Result<Vec<model::Sample>, E>,
+    ) -> std::result::Result<Arc<[model::Sample]>, E> {
+        self.chunk_cache.samples(part, chunk, decode)
     }
 
     /// The chunk of series `id` with the latest start, searching partitions newest first.
@@ -513,6 +558,7 @@ impl Store {
         for (start, ks) in doomed {
             tracing::info!(partition = start, "retention: dropping partition");
             self.db.delete_keyspace(ks)?;
+            self.chunk_cache.invalidate_partition(start);
         }
         Ok(n)
     }

@@ -7,6 +7,7 @@ mod crash;
 mod faults;
 mod index;
 mod model_check;
+mod read_cache;
 mod recovery;
 mod retention;
 mod rules;
