@@ -27,6 +27,21 @@ pub fn quote(s: &str) -> String {
     out
 }
 
+/// Go's `strconv.Quote` of bytes that may not be UTF-8: as [`quote`], with each invalid
+/// byte as `\xNN`.
+pub fn quote_bytes(b: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for chunk in b.utf8_chunks() {
+        let valid = quote(chunk.valid());
+        out.push_str(&valid[1..valid.len() - 1]);
+        for byte in chunk.invalid() {
+            let _ = write!(out, "\\x{byte:02x}");
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Go's `%g` of a float64 at the shortest precision: `1e+06`, `0.0001`, `NaN`, `+Inf`.
 pub fn format_g(x: f64) -> String {
     if x.is_nan() {
@@ -118,6 +133,7 @@ mod tests {
         assert_eq!(quote("a\"b\\\n"), r#""a\"b\\\n""#);
         let l = Labels::from_pairs(&[("__name__", "up"), ("job", "x")]).unwrap();
         assert_eq!(labels(&l), r#"{__name__="up", job="x"}"#);
+        assert_eq!(quote_bytes(b"a\xffz\""), r#""a\xffz\"""#);
     }
 
     #[test]

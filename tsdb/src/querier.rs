@@ -117,7 +117,36 @@ impl Db {
     }
 }
 
+/// How a querier's range relates to the stored data.
+#[derive(Debug, PartialEq, Eq)]
+enum Coverage {
+    /// The range holds every stored sample: the index answers label questions alone.
+    Everything,
+    /// The range holds some samples, or it is not known which: look at the series.
+    Part,
+}
+
 impl DbQuerier<'_> {
+    /// Whether the range spans every partition and the newest sample.
+    fn coverage(&self) -> Result<Coverage> {
+        let head_max = self.db.state.lock().head.max_t;
+        let newest = self.db.store.max_t()?.unwrap_or(i64::MIN).max(head_max);
+        let oldest = self.db.store.partition_starts().first().copied();
+        Ok(match oldest {
+            Some(o) if self.mint <= o && self.maxt >= newest => Coverage::Everything,
+            _ => Coverage::Part,
+        })
+    }
+
+    /// The series matching `matchers` (every series when empty) with samples in the range.
+    fn series_in_range(&self, matchers: &[Matcher]) -> Result<Vec<Series>> {
+        if !matchers.is_empty() {
+            return self.matching(matchers);
+        }
+        let all = Matcher::new(model::MatchOp::Regex, "__name__", ".*")?;
+        self.matching(&[all])
+    }
+
     /// The labels and ids of the series matching `matchers`, sorted by labels.
     fn matching_ids(&self, matchers: &[Matcher]) -> Result<Vec<(Labels, SeriesId)>> {
         let mut out = Vec::new();
@@ -160,28 +189,32 @@ impl Querier for DbQuerier<'_> {
     }
 
     fn label_names(&self, matchers: &[Matcher]) -> model::Result<Vec<String>> {
-        let names: BTreeSet<String> = if matchers.is_empty() {
-            self.db.store.names()?.into_iter().collect()
-        } else {
-            let series = self.matching(matchers)?;
-            series
-                .iter()
-                .flat_map(|s| s.labels.iter().map(|l| l.name.to_string()))
-                .collect()
-        };
+        if matchers.is_empty() && self.coverage()? == Coverage::Everything {
+            let mut names = self.db.store.names()?;
+            names.sort_unstable();
+            names.dedup();
+            return Ok(names);
+        }
+        let names: BTreeSet<String> = self
+            .series_in_range(matchers)?
+            .iter()
+            .flat_map(|s| s.labels.iter().map(|l| l.name.to_string()))
+            .collect();
         Ok(names.into_iter().collect())
     }
 
     fn label_values(&self, name: &str, matchers: &[Matcher]) -> model::Result<Vec<String>> {
-        let values: BTreeSet<String> = if matchers.is_empty() {
-            self.db.store.values(name)?.into_iter().collect()
-        } else {
-            let series = self.matching(matchers)?;
-            series
-                .iter()
-                .filter_map(|s| s.labels.get(name).map(str::to_string))
-                .collect()
-        };
+        if matchers.is_empty() && self.coverage()? == Coverage::Everything {
+            let mut values = self.db.store.values(name)?;
+            values.sort_unstable();
+            values.dedup();
+            return Ok(values);
+        }
+        let values: BTreeSet<String> = self
+            .series_in_range(matchers)?
+            .iter()
+            .filter_map(|s| s.labels.get(name).map(str::to_string))
+            .collect();
         Ok(values.into_iter().collect())
     }
 }

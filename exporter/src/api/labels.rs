@@ -8,7 +8,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::{OriginalUri, State};
+use axum::http::Uri;
 use axum::response::Response;
 use model::{Labels, Matcher, Querier, SelectHints};
 
@@ -158,14 +159,54 @@ fn union(
 /// undone) among the matching series, sorted.
 pub(crate) async fn label_values(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    OriginalUri(uri): OriginalUri,
     p: Params,
 ) -> Response {
-    super::respond(label_values_inner(state, name, p).await)
+    super::respond(label_values_inner(state, &uri, p).await)
 }
 
-async fn label_values_inner(state: AppState, name: String, p: Params) -> Result<Success, ApiError> {
-    let name = unescape_name(&name);
+/// The `{name}` segment of `.../label/{name}/values`, percent-decoded; a name that is not
+/// UTF-8 is Prometheus's `bad_data` error.
+fn path_label_name(uri: &Uri) -> Result<String, ApiError> {
+    let path = uri.path();
+    let raw = path
+        .rsplit_once("/values")
+        .and_then(|(head, _)| head.rsplit_once("/label/"))
+        .map_or("", |(_, name)| name);
+    let bytes = percent_decode(raw);
+    String::from_utf8(bytes).map_err(|e| {
+        ApiError::bad_data(format!(
+            "invalid label name: {}",
+            query::gofmt::quote_bytes(e.as_bytes())
+        ))
+    })
+}
+
+/// Decodes `%XX` escapes (a `%` without two hex digits stays as it is).
+fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+async fn label_values_inner(state: AppState, uri: &Uri, p: Params) -> Result<Success, ApiError> {
+    let name = unescape_name(&path_label_name(uri)?);
     if name.is_empty() {
         return Err(ApiError::bad_data(format!(
             "invalid label name: {}",

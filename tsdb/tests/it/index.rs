@@ -1,10 +1,10 @@
 //! Every matcher kind, label names and label values answer as the model does, for series in the
 //! head, series in sealed chunks, and series that stopped long ago.
 
-use model::{Appendable, Labels, MatchOp, Matcher, MemStorage, Queryable, SelectHints};
+use model::{Appendable, Labels, MatchOp, Matcher, MemStorage, Queryable, Sample, SelectHints};
 use tsdb::Db;
 
-use crate::{assert_same, small_options};
+use crate::{append_all, assert_same, labels, small_options};
 
 fn series(i: usize) -> Labels {
     let mut pairs = vec![
@@ -125,4 +125,29 @@ fn matchers_names_and_values_agree_with_the_model() {
             .next()
             .is_none()
     );
+}
+
+#[test]
+fn label_names_and_values_honour_the_time_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), small_options()).unwrap();
+    let early: Vec<Sample> = (0..40).map(|i| Sample::new(1000 + i * 1000, 1.0)).collect();
+    let late: Vec<Sample> = (0..40)
+        .map(|i| Sample::new(7_201_000 + i * 1000, 1.0))
+        .collect();
+    append_all(
+        &db,
+        &[(labels("a", "early"), early), (labels("b", "late"), late)],
+    );
+    let names = |mint, maxt| db.querier(mint, maxt).unwrap().label_names(&[]).unwrap();
+    let jobs = |mint, maxt| {
+        let q = db.querier(mint, maxt).unwrap();
+        q.label_values("job", &[]).unwrap()
+    };
+    assert_eq!(jobs(i64::MIN, i64::MAX), ["early", "late"]);
+    assert_eq!(jobs(0, 100_000), ["early"]);
+    assert_eq!(jobs(7_000_000, 8_000_000), ["late"]);
+    assert!(jobs(9_000_000, 10_000_000).is_empty());
+    assert!(names(9_000_000, 10_000_000).is_empty());
+    assert_eq!(names(0, 100_000), ["__name__", "job"]);
 }
