@@ -159,12 +159,17 @@ def series_count(body):
 
 
 def run_query(clients, path, params, runs, warmup):
-    """Returns {name: [seconds...]}, {name: series}, {name: bytes}."""
+    """Returns {name: [seconds...]}, {name: series}, {name: bytes}, {name: first-run seconds}.
+
+    The first run of a query on a server is its first warm-up run: promlet's read cache may
+    not hold what it needs yet (though earlier queries may have filled it)."""
     times = {c.name: [] for c in clients}
-    series, size = {}, {}
+    series, size, first = {}, {}, {}
     for c in clients:
-        for _ in range(warmup):
-            status, body, _ = c.get(path, params)
+        for i in range(warmup):
+            status, body, dt = c.get(path, params)
+            if i == 0:
+                first[c.name] = dt
             if status != 200:
                 raise RuntimeError("%s: HTTP %d for %s: %s" % (c.name, status, params, body[:300]))
             series[c.name] = series_count(body)
@@ -176,7 +181,7 @@ def run_query(clients, path, params, runs, warmup):
             if status != 200:
                 raise RuntimeError("%s: HTTP %d for %s" % (c.name, status, params))
             times[c.name].append(dt)
-    return times, series, size
+    return times, series, size, first
 
 
 def main():
@@ -197,10 +202,10 @@ def main():
     rows = []
 
     def record(kind, name, query, step, path, params):
-        t, s, b = run_query(clients, path, params, args.runs, args.warmup)
+        t, s, b, first = run_query(clients, path, params, args.runs, args.warmup)
         med = {k: statistics.median(v) for k, v in t.items()}
         rows.append({
-            "kind": kind, "name": name, "query": query, "step_s": step,
+            "kind": kind, "name": name, "query": query, "step_s": step, "first_s": first,
             "median_s": med, "min_s": {k: min(v) for k, v in t.items()},
             "all_s": t, "series": s, "bytes": b,
             "ratio": med["promlet"] / med["Prometheus"],
@@ -247,8 +252,11 @@ def main():
     summary = {}
     for kind in ("instant", "range"):
         ratios = [r["ratio"] for r in rows if r["kind"] == kind]
+        firsts = [r["first_s"]["promlet"] / r["first_s"]["Prometheus"]
+                  for r in rows if r["kind"] == kind and r["first_s"]]
         summary[kind] = {"median_ratio": statistics.median(ratios), "queries": len(ratios),
-                         "promlet_faster": sum(1 for x in ratios if x < 1)}
+                         "promlet_faster": sum(1 for x in ratios if x < 1),
+                         "median_first_run_ratio": statistics.median(firsts) if firsts else None}
 
     if args.json:
         with open(args.json, "w") as f:
@@ -256,22 +264,26 @@ def main():
                        "builder_overlap": overlap, "runs": args.runs, "warmup": args.warmup},
                       f, indent=1)
 
-    print("| kind | query | promlet median ms | Prometheus median ms | promlet / Prometheus | series |")
-    print("|---|---|--:|--:|--:|--:|")
+    print("| kind | query | promlet median ms | Prometheus median ms | promlet / Prometheus "
+          "| first run: promlet / Prometheus ms | series |")
+    print("|---|---|--:|--:|--:|--:|--:|")
     for r in rows:
         q = r["query"] if r["step_s"] != 15 else r["query"] + " (step 15 s)"
         kind = r["kind"] if r["kind"] == "instant" else "range %d s" % r["step_s"]
         s = r["series"]
         series = str(s["promlet"]) if s["promlet"] == s["Prometheus"] else "%d vs %d (DIFFER)" % (
             s["promlet"], s["Prometheus"])
-        print("| %s | `%s` | %.1f | %.1f | %.2f | %s |" % (
+        f = r["first_s"]
+        print("| %s | `%s` | %.1f | %.1f | %.2f | %.1f / %.1f | %s |" % (
             kind, q.replace("|", "\\|"), r["median_s"]["promlet"] * 1e3,
-            r["median_s"]["Prometheus"] * 1e3, r["ratio"], series))
+            r["median_s"]["Prometheus"] * 1e3, r["ratio"], f["promlet"] * 1e3,
+            f["Prometheus"] * 1e3, series))
     print()
     for kind in ("instant", "range"):
         s = summary[kind]
-        print("Median of promlet/Prometheus ratios, %s queries: **%.2f** (promlet faster on %d of %d)." % (
-            kind, s["median_ratio"], s["promlet_faster"], s["queries"]))
+        print("Median of promlet/Prometheus ratios, %s queries: **%.2f** (promlet faster on %d of %d);"
+              " of first runs: %.2f." % (
+            kind, s["median_ratio"], s["promlet_faster"], s["queries"], s["median_first_run_ratio"]))
     print()
     print("| server | RSS idle MiB (anon) | peak RSS during range queries MiB (VmHWM) | "
           "sampled peak RssAnon MiB | sampled peak RssFile MiB |")
