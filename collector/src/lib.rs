@@ -1,3 +1,9 @@
 //! Readers for procfs and cgroups, the exposition-format parser and the scrape loop.
+//!
+//! Every reader implements [`Collect`] and produces [`Family`]s; the exporter serves them on
+//! `/metrics` and `promlet serve` stores them.
 
 pub mod exposition;
+mod family;
+
+pub use family::{Collect, CollectError, CollectStats, Family, FamilySample, Kind};
