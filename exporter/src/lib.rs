@@ -3,13 +3,14 @@
 //! the metrics registry, never through the tsdb crate. Prometheus's query API is in [`api`].
 
 pub mod api;
+mod families;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use model::{Queryable, Timestamp};
@@ -17,6 +18,7 @@ use prometheus_client::registry::Registry;
 use query::Engine;
 
 pub use api::BuildInfo;
+pub use families::FamiliesCollector;
 
 /// The wall clock, in ms since the epoch; injected so that tests fix "now".
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -83,18 +85,28 @@ async fn ready(State(state): State<AppState>) -> Response {
     }
 }
 
-/// The registry in Prometheus text format 0.0.4 (what every Prometheus scrapes).
-async fn metrics(State(state): State<AppState>) -> Response {
+/// The registry as OpenMetrics 1.0 when the scraper's `Accept` header asks for it, otherwise
+/// as Prometheus text format 0.0.4.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let openmetrics = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"));
     let mut body = String::new();
-    match prometheus_client::encoding::prometheus_text::encode(&mut body, &state.registry) {
-        Ok(()) => (
-            [(
-                header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
-            )],
-            body,
+    let (encoded, content_type) = if openmetrics {
+        (
+            prometheus_client::encoding::text::encode(&mut body, &state.registry),
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )
-            .into_response(),
+    } else {
+        (
+            prometheus_client::encoding::prometheus_text::encode(&mut body, &state.registry),
+            "text/plain; version=0.0.4; charset=utf-8",
+        )
+    };
+    match encoded {
+        Ok(()) => ([(header::CONTENT_TYPE, content_type)], body).into_response(),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("encoding metrics: {e}\n"),
@@ -151,5 +163,33 @@ mod tests {
         let (status, body) = get_path(app(true), "/metrics").await;
         assert_eq!(status, StatusCode::OK);
         assert!(body.contains("promlet_test_things_total 7"), "{body}");
+        assert!(!body.contains("# EOF"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn metrics_speak_openmetrics_when_asked() {
+        let req = Request::get("/metrics")
+            .header(
+                header::ACCEPT,
+                "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+            )
+            .body(Body::empty())
+            .unwrap();
+        let resp = app(true).oneshot(req).await.unwrap();
+        let ct = resp.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            ct.starts_with("application/openmetrics-text; version=1.0.0"),
+            "{ct}"
+        );
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(body.ends_with("# EOF\n"), "{body}");
+        assert!(
+            body.contains("# TYPE promlet_test_things counter"),
+            "{body}"
+        );
     }
 }
