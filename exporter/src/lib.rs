@@ -85,9 +85,30 @@ async fn ready(State(state): State<AppState>) -> Response {
     }
 }
 
+/// The node agent's router: `/-/healthy`, `/-/ready` and `/metrics` from `registry`.
+pub fn agent_router(registry: Arc<Registry>) -> Router {
+    Router::new()
+        .route("/-/healthy", get(healthy))
+        .route("/-/ready", get(|| async { "promlet agent is Ready.\n" }))
+        .route(
+            "/metrics",
+            get(
+                |State(r): State<Arc<Registry>>, headers: HeaderMap| async move {
+                    encode_registry(&r, &headers)
+                },
+            ),
+        )
+        .with_state(registry)
+}
+
+/// `/metrics` of the server.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    encode_registry(&state.registry, &headers)
+}
+
 /// The registry as OpenMetrics 1.0 when the scraper's `Accept` header asks for it, otherwise
 /// as Prometheus text format 0.0.4.
-async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+fn encode_registry(registry: &Registry, headers: &HeaderMap) -> Response {
     let openmetrics = headers
         .get_all(header::ACCEPT)
         .iter()
@@ -96,12 +117,12 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     let mut body = String::new();
     let (encoded, content_type) = if openmetrics {
         (
-            prometheus_client::encoding::text::encode(&mut body, &state.registry),
+            prometheus_client::encoding::text::encode(&mut body, registry),
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )
     } else {
         (
-            prometheus_client::encoding::prometheus_text::encode(&mut body, &state.registry),
+            prometheus_client::encoding::prometheus_text::encode(&mut body, registry),
             "text/plain; version=0.0.4; charset=utf-8",
         )
     };

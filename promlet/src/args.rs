@@ -20,6 +20,9 @@ pub(crate) enum Command {
     /// Run the server: store, and serve Prometheus's query API, /metrics and health endpoints
     /// (the default command).
     Serve(ServeArgs),
+    /// Run the node agent: read this node's procfs and cgroups and serve them on /metrics
+    /// (node_exporter's and cAdvisor's names), as a DaemonSet does.
+    Agent(AgentArgs),
     /// Backfill an OpenMetrics text file into a data directory, as `promtool tsdb
     /// create-blocks-from openmetrics` does.
     Import(ImportArgs),
@@ -123,6 +126,26 @@ pub(crate) struct ServeArgs {
     pub(crate) listen: SocketAddr,
     #[command(flatten)]
     pub(crate) engine: EngineArgs,
+}
+
+/// Flags of `promlet agent`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct AgentArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0:9101")]
+    pub(crate) listen: SocketAddr,
+    /// This node's name (defaults to the host name).
+    #[arg(long = "node-name")]
+    pub(crate) node_name: Option<String>,
+    /// Where procfs is mounted (`/host/proc` in a DaemonSet).
+    #[arg(long = "path.procfs", default_value = "/proc")]
+    pub(crate) procfs: PathBuf,
+    /// Where sysfs is mounted (`/host/sys` in a DaemonSet); cgroups are read below it.
+    #[arg(long = "path.sysfs", default_value = "/sys")]
+    pub(crate) sysfs: PathBuf,
+    /// The root filesystem whose mounts the filesystem reader lists (`/host/root`).
+    #[arg(long = "path.rootfs", default_value = "/")]
+    pub(crate) rootfs: PathBuf,
 }
 
 impl Default for ServeArgs {

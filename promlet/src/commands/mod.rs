@@ -1,5 +1,6 @@
 //! One module per subcommand; each wires the library crates together for one mode.
 
+mod agent;
 mod dump;
 mod import;
 mod inspect;
@@ -17,6 +18,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
     match cli.command {
         None => serve::run(ServeArgs::default()),
         Some(Command::Serve(a)) => serve::run(a),
+        Some(Command::Agent(a)) => agent::run(a),
         Some(Command::Import(a)) => import::run(a),
         Some(Command::Inspect(a)) => inspect::run(a),
         Some(Command::Dump(a)) => dump::run(a),
