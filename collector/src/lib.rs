@@ -3,7 +3,9 @@
 //! Every reader implements [`Collect`] and produces [`Family`]s; the exporter serves them on
 //! `/metrics` and `promlet serve` stores them.
 
+pub mod cgroup;
 pub mod exposition;
 mod family;
+pub mod scrape;
 
 pub use family::{Collect, CollectError, CollectStats, Family, FamilySample, Kind};

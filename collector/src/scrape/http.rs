@@ -1,0 +1,141 @@
+//! One HTTP GET of a target, as Prometheus's `targetScraper.scrape` sends it: the same
+//! `Accept` header, the timeout header, authentication, and a non-200 status as an error.
+
+use std::time::Duration;
+
+use crate::exposition::Format;
+
+use super::config::ScrapeConfig;
+
+/// Prometheus 2.42's `Accept` header: OpenMetrics preferred, text 0.0.4 accepted.
+pub const ACCEPT_HEADER: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+/// The most a body may hold (Prometheus has no default limit; this only bounds memory).
+const BODY_LIMIT: u64 = 256 << 20;
+
+/// A fetched body and the format its `Content-Type` names.
+#[derive(Debug)]
+pub(crate) struct Body {
+    /// The body text.
+    pub(crate) text: String,
+    /// OpenMetrics when the content type says so, else Prometheus text.
+    pub(crate) format: Format,
+}
+
+/// Fetches `url` within `timeout`.
+///
+/// # Errors
+/// A message as Prometheus's `lastError` would read: connection failures, timeouts,
+/// `server returned HTTP status 500 Internal Server Error`, an unreadable body.
+pub(crate) fn fetch(url: &str, timeout: Duration, sc: &ScrapeConfig) -> Result<Body, String> {
+    if url.starts_with("https://") {
+        return Err("https targets are not supported by this build (no TLS)".into());
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout))
+        .user_agent(concat!("promlet/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .new_agent();
+    let mut req = agent.get(url).header("Accept", ACCEPT_HEADER).header(
+        "X-Prometheus-Scrape-Timeout-Seconds",
+        &format!("{}", timeout.as_secs_f64()),
+    );
+    if let Some(auth) = authorization(sc)? {
+        req = req.header("Authorization", &auth);
+    }
+    let mut resp = req.call().map_err(|e| format!("Get {url:?}: {e}"))?;
+    let status = resp.status();
+    if status != 200 {
+        return Err(format!(
+            "server returned HTTP status {} {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        ));
+    }
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let format = if content_type.starts_with("application/openmetrics-text") {
+        Format::OpenMetrics
+    } else {
+        Format::PrometheusText
+    };
+    let text = resp
+        .body_mut()
+        .with_config()
+        .limit(BODY_LIMIT)
+        .read_to_string()
+        .map_err(|e| format!("reading the body of {url}: {e}"))?;
+    Ok(Body { text, format })
+}
+
+/// The `Authorization` header value the config asks for, reading files each time.
+fn authorization(sc: &ScrapeConfig) -> Result<Option<String>, String> {
+    let read = |path: &str| {
+        std::fs::read_to_string(path)
+            .map(|s| s.trim().to_string())
+            .map_err(|e| format!("reading {path}: {e}"))
+    };
+    if let Some(b) = &sc.basic_auth {
+        let password = match (&b.password, &b.password_file) {
+            (_, Some(f)) => read(f)?,
+            (Some(p), None) => p.clone(),
+            (None, None) => String::new(),
+        };
+        let creds = base64(format!("{}:{password}", b.username).as_bytes());
+        return Ok(Some(format!("Basic {creds}")));
+    }
+    if let Some(a) = &sc.authorization {
+        let kind = a.kind.clone().unwrap_or_else(|| "Bearer".into());
+        let creds = match (&a.credentials, &a.credentials_file) {
+            (_, Some(f)) => read(f)?,
+            (Some(c), None) => c.clone(),
+            (None, None) => return Ok(None),
+        };
+        return Ok(Some(format!("{kind} {creds}")));
+    }
+    if let Some(f) = &sc.bearer_token_file {
+        return Ok(Some(format!("Bearer {}", read(f)?)));
+    }
+    Ok(sc.bearer_token.as_ref().map(|t| format!("Bearer {t}")))
+}
+
+/// Standard base64 with padding.
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk.first().copied().unwrap_or(0),
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                let idx = ((n >> (18 - 6 * i)) & 63) as usize;
+                out.push(char::from(ALPHABET.get(idx).copied().unwrap_or(b'=')));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base64;
+
+    #[test]
+    fn base64_pads() {
+        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+        assert_eq!(base64(b"a"), "YQ==");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b""), "");
+    }
+}
