@@ -1,0 +1,352 @@
+//! Turning read cgroups into families: cAdvisor's `/metrics/cadvisor` names and the kubelet's
+//! `/metrics/resource` set. Both use the name `container_cpu_usage_seconds_total` with different
+//! labels, so they are separate sets, never mixed in one exposition.
+
+use super::Cgroup;
+use super::kubepods::PodRef;
+use super::meta::PodMetadata;
+use crate::{Family, FamilySample, Kind};
+
+type Labels = Vec<(String, String)>;
+
+/// Families in a fixed order, addressed by index while filling.
+struct Out(Vec<Family>);
+
+impl Out {
+    fn new(table: &[(&str, &str, Kind)]) -> Self {
+        Out(table
+            .iter()
+            .map(|(n, h, k)| Family::new(*n, *h, *k))
+            .collect())
+    }
+
+    fn push(&mut self, i: usize, base: &Labels, extra: &[(&str, &str)], value: f64) {
+        let mut labels = Vec::with_capacity(base.len() + extra.len());
+        labels.extend(base.iter().cloned());
+        labels.extend(
+            extra
+                .iter()
+                .map(|(n, v)| ((*n).to_string(), (*v).to_string())),
+        );
+        self.0[i].samples.push(FamilySample { labels, value });
+    }
+
+    fn finish(self, out: &mut Vec<Family>) {
+        out.extend(self.0.into_iter().filter(|f| !f.samples.is_empty()));
+    }
+}
+
+const CPU_USAGE: usize = 0;
+const CPU_USER: usize = 1;
+const CPU_SYSTEM: usize = 2;
+const CFS_PERIODS: usize = 3;
+const CFS_THROTTLED: usize = 4;
+const CFS_THROTTLED_SECONDS: usize = 5;
+const MEM_USAGE: usize = 6;
+const MEM_WS: usize = 7;
+const MEM_RSS: usize = 8;
+const MEM_CACHE: usize = 9;
+const MEM_MAPPED: usize = 10;
+const MEM_SWAP: usize = 11;
+const MEM_MAX: usize = 12;
+const MEM_FAILCNT: usize = 13;
+const MEM_ACTIVE_FILE: usize = 14;
+const MEM_INACTIVE_FILE: usize = 15;
+const FS_READ_BYTES: usize = 16;
+const FS_WRITE_BYTES: usize = 17;
+const FS_READS: usize = 18;
+const FS_WRITES: usize = 19;
+const BLKIO: usize = 20;
+const THREADS: usize = 21;
+const THREADS_MAX: usize = 22;
+
+/// cAdvisor's names and HELP texts (`lib/metrics/prometheus.go`), in [`CPU_USAGE`]… order.
+const CADVISOR: [(&str, &str, Kind); 23] = [
+    (
+        "container_cpu_usage_seconds_total",
+        "Cumulative cpu time consumed in seconds.",
+        Kind::Counter,
+    ),
+    (
+        "container_cpu_user_seconds_total",
+        "Cumulative user cpu time consumed in seconds.",
+        Kind::Counter,
+    ),
+    (
+        "container_cpu_system_seconds_total",
+        "Cumulative system cpu time consumed in seconds.",
+        Kind::Counter,
+    ),
+    (
+        "container_cpu_cfs_periods_total",
+        "Number of elapsed enforcement period intervals.",
+        Kind::Counter,
+    ),
+    (
+        "container_cpu_cfs_throttled_periods_total",
+        "Number of throttled period intervals.",
+        Kind::Counter,
+    ),
+    (
+        "container_cpu_cfs_throttled_seconds_total",
+        "Total time duration the container has been throttled.",
+        Kind::Counter,
+    ),
+    (
+        "container_memory_usage_bytes",
+        "Current memory usage in bytes, including all memory regardless of when it was accessed",
+        Kind::Gauge,
+    ),
+    (
+        "container_memory_working_set_bytes",
+        "Current working set in bytes.",
+        Kind::Gauge,
+    ),
+    ("container_memory_rss", "Size of RSS in bytes.", Kind::Gauge),
+    (
+        "container_memory_cache",
+        "Number of bytes of page cache memory.",
+        Kind::Gauge,
+    ),
+    (
+        "container_memory_mapped_file",
+        "Size of memory mapped files in bytes.",
+        Kind::Gauge,
+    ),
+    (
+        "container_memory_swap",
+        "Container swap usage in bytes.",
+        Kind::Gauge,
+    ),
+    (
+        "container_memory_max_usage_bytes",
+        "Maximum memory usage recorded in bytes",
+        Kind::Gauge,
+    ),
+    (
+        "container_memory_failcnt",
+        "Number of memory usage hits limits",
+        Kind::Counter,
+    ),
+    (
+        "container_memory_total_active_file_bytes",
+        "Current total active file in bytes.",
+        Kind::Gauge,
+    ),
+    (
+        "container_memory_total_inactive_file_bytes",
+        "Current total inactive file in bytes.",
+        Kind::Gauge,
+    ),
+    (
+        "container_fs_reads_bytes_total",
+        "Cumulative count of bytes read",
+        Kind::Counter,
+    ),
+    (
+        "container_fs_writes_bytes_total",
+        "Cumulative count of bytes written",
+        Kind::Counter,
+    ),
+    (
+        "container_fs_reads_total",
+        "Cumulative count of reads completed",
+        Kind::Counter,
+    ),
+    (
+        "container_fs_writes_total",
+        "Cumulative count of writes completed",
+        Kind::Counter,
+    ),
+    (
+        "container_blkio_device_usage_total",
+        "Blkio Device bytes usage",
+        Kind::Counter,
+    ),
+    (
+        "container_threads",
+        "Number of threads running inside the container",
+        Kind::Gauge,
+    ),
+    (
+        "container_threads_max",
+        "Maximum number of threads allowed inside the container, infinity if value is zero",
+        Kind::Gauge,
+    ),
+];
+
+/// The labels of one cgroup: cAdvisor's `id`, the kubelet-layout ones, and names when `meta`
+/// knows them (`namespace`, `pod`, `container`, `image`).
+fn base_labels(id: &str, pod: Option<&PodRef>, meta: &dyn PodMetadata) -> Labels {
+    let mut l: Labels = vec![("id".into(), id.into())];
+    let Some(p) = pod else { return l };
+    if let Some(pm) = meta.pod(&p.uid) {
+        l.push(("namespace".into(), pm.namespace));
+        l.push(("pod".into(), pm.name));
+    }
+    l.push(("pod_uid".into(), p.uid.clone()));
+    l.push(("qos".into(), p.qos.as_str().into()));
+    if let Some(c) = &p.container {
+        if let Some(cm) = meta.container(&p.uid, &c.id) {
+            l.push(("container".into(), cm.name));
+            if !cm.image.is_empty() {
+                l.push(("image".into(), cm.image));
+            }
+        }
+        l.push(("container_id".into(), c.id.clone()));
+        if let Some(r) = c.runtime {
+            l.push(("runtime".into(), r.as_str().into()));
+        }
+    }
+    l
+}
+
+/// Appends cAdvisor-named families for every cgroup. `device` names a block device from its
+/// major and minor numbers (cAdvisor's `device` label, e.g. `/dev/sda`).
+pub(crate) fn cadvisor(
+    cgroups: &[Cgroup],
+    meta: &dyn PodMetadata,
+    device: &dyn Fn(u32, u32) -> String,
+    out: &mut Vec<Family>,
+) {
+    let mut o = Out::new(&CADVISOR);
+    for cg in cgroups {
+        let base = base_labels(&cg.id, cg.pod.as_ref(), meta);
+        let s = &cg.stats;
+        if let Some(c) = &s.cpu {
+            o.push(CPU_USAGE, &base, &[("cpu", "total")], c.usage_seconds);
+            c.user_seconds.map(|v| o.push(CPU_USER, &base, &[], v));
+            c.system_seconds.map(|v| o.push(CPU_SYSTEM, &base, &[], v));
+        }
+        if let Some(t) = &s.throttling {
+            o.push(CFS_PERIODS, &base, &[], t.periods);
+            o.push(CFS_THROTTLED, &base, &[], t.throttled_periods);
+            o.push(CFS_THROTTLED_SECONDS, &base, &[], t.throttled_seconds);
+        }
+        if let Some(m) = &s.memory {
+            for (i, v) in [
+                (MEM_USAGE, m.usage_bytes),
+                (MEM_WS, m.working_set_bytes),
+                (MEM_RSS, m.rss_bytes),
+                (MEM_CACHE, m.cache_bytes),
+                (MEM_MAPPED, m.mapped_file_bytes),
+                (MEM_ACTIVE_FILE, m.active_file_bytes),
+                (MEM_INACTIVE_FILE, m.inactive_file_bytes),
+            ] {
+                o.push(i, &base, &[], v);
+            }
+            m.swap_bytes.map(|v| o.push(MEM_SWAP, &base, &[], v));
+            m.max_usage_bytes.map(|v| o.push(MEM_MAX, &base, &[], v));
+            m.failcnt.map(|v| o.push(MEM_FAILCNT, &base, &[], v));
+        }
+        for d in &s.io {
+            let dev = device(d.major, d.minor);
+            let (maj, min) = (d.major.to_string(), d.minor.to_string());
+            o.push(FS_READ_BYTES, &base, &[("device", &dev)], d.read_bytes);
+            o.push(FS_WRITE_BYTES, &base, &[("device", &dev)], d.write_bytes);
+            o.push(FS_READS, &base, &[("device", &dev)], d.reads);
+            o.push(FS_WRITES, &base, &[("device", &dev)], d.writes);
+            for (op, v) in [("Read", d.read_bytes), ("Write", d.write_bytes)] {
+                let l = [
+                    ("device", dev.as_str()),
+                    ("major", &maj),
+                    ("minor", &min),
+                    ("operation", op),
+                ];
+                o.push(BLKIO, &base, &l, v);
+            }
+        }
+        if let Some(p) = &s.pids {
+            o.push(THREADS, &base, &[], p.current);
+            p.max.map(|v| o.push(THREADS_MAX, &base, &[], v));
+        }
+    }
+    o.finish(out);
+}
+
+const R_NODE_CPU: usize = 0;
+const R_NODE_WS: usize = 1;
+const R_POD_CPU: usize = 2;
+const R_POD_WS: usize = 3;
+const R_POD_SWAP: usize = 4;
+const R_CONTAINER_CPU: usize = 5;
+const R_CONTAINER_WS: usize = 6;
+const R_CONTAINER_SWAP: usize = 7;
+
+/// The kubelet's `/metrics/resource` names and HELP texts
+/// (`pkg/kubelet/metrics/collectors/resource_metrics.go`).
+const RESOURCE: [(&str, &str, Kind); 8] = [
+    (
+        "node_cpu_usage_seconds_total",
+        "Cumulative cpu time consumed by the node in core-seconds",
+        Kind::Counter,
+    ),
+    (
+        "node_memory_working_set_bytes",
+        "Current working set of the node in bytes",
+        Kind::Gauge,
+    ),
+    (
+        "pod_cpu_usage_seconds_total",
+        "Cumulative cpu time consumed by the pod in core-seconds",
+        Kind::Counter,
+    ),
+    (
+        "pod_memory_working_set_bytes",
+        "Current working set of the pod in bytes",
+        Kind::Gauge,
+    ),
+    (
+        "pod_swap_usage_bytes",
+        "Current amount of the pod swap usage in bytes. Reported only on non-windows systems",
+        Kind::Gauge,
+    ),
+    (
+        "container_cpu_usage_seconds_total",
+        "Cumulative cpu time consumed by the container in core-seconds",
+        Kind::Counter,
+    ),
+    (
+        "container_memory_working_set_bytes",
+        "Current working set of the container in bytes",
+        Kind::Gauge,
+    ),
+    (
+        "container_swap_usage_bytes",
+        "Current amount of the container swap usage in bytes. Reported only on non-windows systems",
+        Kind::Gauge,
+    ),
+];
+
+/// Appends the kubelet `/metrics/resource` set: the node from the root cgroup; pods and
+/// containers only when `meta` names them (the kubelet reports named containers only, so
+/// sandbox containers never appear), labelled `namespace`, `pod` and `container`.
+pub(crate) fn resource(cgroups: &[Cgroup], meta: &dyn PodMetadata, out: &mut Vec<Family>) {
+    let mut o = Out::new(&RESOURCE);
+    for cg in cgroups {
+        let (cpu, mem) = (cg.stats.cpu.as_ref(), cg.stats.memory.as_ref());
+        let (i_cpu, i_ws, i_swap, labels) = if cg.id == "/" {
+            (R_NODE_CPU, R_NODE_WS, None, Vec::new())
+        } else {
+            let Some(p) = &cg.pod else { continue };
+            let Some(pm) = meta.pod(&p.uid) else { continue };
+            let mut l: Labels = vec![("namespace".into(), pm.namespace), ("pod".into(), pm.name)];
+            match &p.container {
+                None => (R_POD_CPU, R_POD_WS, Some(R_POD_SWAP), l),
+                Some(c) => {
+                    let Some(cm) = meta.container(&p.uid, &c.id) else {
+                        continue;
+                    };
+                    l.insert(0, ("container".into(), cm.name));
+                    (R_CONTAINER_CPU, R_CONTAINER_WS, Some(R_CONTAINER_SWAP), l)
+                }
+            }
+        };
+        cpu.map(|c| o.push(i_cpu, &labels, &[], c.usage_seconds));
+        mem.map(|m| o.push(i_ws, &labels, &[], m.working_set_bytes));
+        if let (Some(i), Some(swap)) = (i_swap, mem.and_then(|m| m.swap_bytes)) {
+            o.push(i, &labels, &[], swap);
+        }
+    }
+    o.finish(out);
+}

@@ -1,0 +1,217 @@
+//! Walking the hierarchies and reading one cgroup's files, telling a vanished cgroup (ENOENT
+//! or ENODEV once its directory is gone) from a file that simply does not exist there.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{ErrorKind, Read};
+use std::path::{Path, PathBuf};
+
+use super::layout::{Controller, Layout, Source};
+use super::stats::{self, CgroupStats};
+
+/// The cgroup went away while it was being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Vanished;
+
+/// Every cgroup path (`/`-rooted, as cAdvisor's `id`) in the layout's hierarchies, sorted, with
+/// the mask of controllers (bit `i` = `Controller::ALL[i]`) whose hierarchy holds it. A
+/// directory that vanishes during the walk is left out and counted in `skipped`.
+pub(crate) fn walk(layout: &Layout, skipped: &mut u64) -> BTreeMap<String, u8> {
+    let mut out = BTreeMap::new();
+    for (mount, mask) in layout.hierarchies() {
+        let mut stack = vec![String::new()];
+        while let Some(rel) = stack.pop() {
+            let dir = mount.join(&rel);
+            let Ok(entries) = fs::read_dir(&dir) else {
+                *skipped += u64::from(!rel.is_empty());
+                continue;
+            };
+            *out.entry(format!("/{rel}")).or_insert(0) |= mask;
+            for e in entries.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir())
+                    && let Some(name) = e.file_name().to_str()
+                {
+                    stack.push(if rel.is_empty() {
+                        name.to_string()
+                    } else {
+                        format!("{rel}/{name}")
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Reads cgroup files with one reused buffer and path.
+#[derive(Debug, Default)]
+pub(crate) struct Reader {
+    buf: String,
+    path: PathBuf,
+    other: String,
+}
+
+/// Reads `mount/<id>/name` into `buf`: `Ok(false)` when the file is absent but the cgroup is not.
+fn read_file(
+    path: &mut PathBuf,
+    buf: &mut String,
+    mount: &Path,
+    id: &str,
+    name: &str,
+) -> Result<bool, Vanished> {
+    path.as_mut_os_string().clear();
+    path.push(mount);
+    path.push(id.trim_start_matches('/'));
+    path.push(name);
+    buf.clear();
+    match fs::File::open(&*path).and_then(|mut f| f.read_to_string(buf)) {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(ENODEV) => Err(Vanished),
+        Err(e) if e.kind() == ErrorKind::NotFound => match path.parent() {
+            Some(dir) if dir.is_dir() => Ok(false),
+            _ => Err(Vanished),
+        },
+        Err(_) => Ok(false),
+    }
+}
+
+/// What reading a file of a removed cgroup through an already open directory returns.
+const ENODEV: i32 = 19;
+
+impl Reader {
+    /// The text of `mount/<id>/name`; `Ok(None)` when the file is absent but the cgroup is not.
+    fn file(&mut self, mount: &Path, id: &str, name: &str) -> Result<Option<&str>, Vanished> {
+        let found = read_file(&mut self.path, &mut self.buf, mount, id, name)?;
+        Ok(found.then_some(self.buf.as_str()))
+    }
+
+    /// Two files at once (for parsers that need both).
+    fn pair(
+        &mut self,
+        mount: &Path,
+        id: &str,
+        a: &str,
+        b: &str,
+    ) -> Result<(Option<&str>, Option<&str>), Vanished> {
+        let has_a = read_file(&mut self.path, &mut self.buf, mount, id, a)?;
+        let has_b = read_file(&mut self.path, &mut self.other, mount, id, b)?;
+        Ok((
+            has_a.then_some(self.buf.as_str()),
+            has_b.then_some(self.other.as_str()),
+        ))
+    }
+
+    /// Reads every controller in `mask` for cgroup `id`.
+    pub(crate) fn cgroup(
+        &mut self,
+        layout: &Layout,
+        id: &str,
+        mask: u8,
+    ) -> Result<CgroupStats, Vanished> {
+        let mut st = CgroupStats::default();
+        for (i, c) in Controller::ALL.into_iter().enumerate() {
+            let Some(src) = layout.sources[i].as_ref().filter(|_| mask & (1 << i) != 0) else {
+                continue;
+            };
+            match (c, src) {
+                (Controller::Cpu, Source::V2(_)) => {} // read with Cpuacct: one cpu.stat
+                (Controller::Cpuacct, Source::V2(m)) => {
+                    if let Some(t) = self.file(m, id, "cpu.stat")? {
+                        (st.cpu, st.throttling) = stats::cpu_stat_v2(t);
+                    }
+                }
+                (Controller::Cpuacct, Source::V1(m)) => self.cpuacct_v1(m, id, &mut st)?,
+                (Controller::Cpu, Source::V1(m)) => {
+                    st.throttling = self.file(m, id, "cpu.stat")?.and_then(stats::cpu_stat_v1);
+                }
+                (Controller::Memory, Source::V2(m)) => self.memory_v2(m, id, &mut st)?,
+                (Controller::Memory, Source::V1(m)) => self.memory_v1(m, id, &mut st)?,
+                (Controller::Blkio, Source::V2(m)) => {
+                    st.io = self
+                        .file(m, id, "io.stat")?
+                        .map(stats::io_stat_v2)
+                        .unwrap_or_default();
+                }
+                (Controller::Blkio, Source::V1(m)) => self.blkio_v1(m, id, &mut st)?,
+                (Controller::Pids, Source::V1(m) | Source::V2(m)) => self.pids(m, id, &mut st)?,
+            }
+        }
+        Ok(st)
+    }
+
+    fn cpuacct_v1(&mut self, m: &Path, id: &str, st: &mut CgroupStats) -> Result<(), Vanished> {
+        if let (Some(usage), stat) = self.pair(m, id, "cpuacct.usage", "cpuacct.stat")? {
+            st.cpu = stats::cpuacct_v1(usage, stat);
+        }
+        Ok(())
+    }
+
+    fn memory_v2(&mut self, m: &Path, id: &str, st: &mut CgroupStats) -> Result<(), Vanished> {
+        let usage = self.file(m, id, "memory.current")?.and_then(stats::single);
+        if usage.is_none() && id != "/" {
+            return Ok(()); // memory controller not enabled for this cgroup
+        }
+        let swap = self
+            .file(m, id, "memory.swap.current")?
+            .and_then(stats::single);
+        let peak = self.file(m, id, "memory.peak")?.and_then(stats::single);
+        let Some(stat) = self.file(m, id, "memory.stat")? else {
+            return Ok(());
+        };
+        let mut mem = stats::memory(stat, false, usage);
+        (mem.swap_bytes, mem.max_usage_bytes) = (swap, peak);
+        st.memory = Some(mem);
+        Ok(())
+    }
+
+    fn memory_v1(&mut self, m: &Path, id: &str, st: &mut CgroupStats) -> Result<(), Vanished> {
+        let Some(usage) = self
+            .file(m, id, "memory.usage_in_bytes")?
+            .and_then(stats::single)
+        else {
+            return Ok(());
+        };
+        let max = self
+            .file(m, id, "memory.max_usage_in_bytes")?
+            .and_then(stats::single);
+        let failcnt = self.file(m, id, "memory.failcnt")?.and_then(stats::single);
+        let Some(stat) = self.file(m, id, "memory.stat")? else {
+            return Ok(());
+        };
+        let mut mem = stats::memory(stat, true, Some(usage));
+        (mem.max_usage_bytes, mem.failcnt) = (max, failcnt);
+        st.memory = Some(mem);
+        Ok(())
+    }
+
+    fn blkio_v1(&mut self, m: &Path, id: &str, st: &mut CgroupStats) -> Result<(), Vanished> {
+        // The CFQ/BFQ-era files first, then the throttle ones (always there), as runc does.
+        for (bytes, ops) in [
+            (
+                "blkio.io_service_bytes_recursive",
+                "blkio.io_serviced_recursive",
+            ),
+            (
+                "blkio.throttle.io_service_bytes_recursive",
+                "blkio.throttle.io_serviced_recursive",
+            ),
+        ] {
+            if let (Some(b), ops) = self.pair(m, id, bytes, ops)? {
+                let io = stats::blkio_v1(b, ops);
+                if !io.is_empty() {
+                    st.io = io;
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn pids(&mut self, m: &Path, id: &str, st: &mut CgroupStats) -> Result<(), Vanished> {
+        let max = self.file(m, id, "pids.max")?.and_then(stats::single);
+        if let Some(current) = self.file(m, id, "pids.current")?.and_then(stats::single) {
+            st.pids = Some(stats::PidsStats { current, max });
+        }
+        Ok(())
+    }
+}
