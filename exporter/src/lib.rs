@@ -47,6 +47,8 @@ pub struct AppState {
     pub build_info: Arc<BuildInfo>,
     /// "Now" for queries without a time.
     pub clock: Clock,
+    /// The scrape targets `/api/v1/targets` shows.
+    pub targets: Arc<dyn api::targets::TargetsSource>,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
             engine,
             build_info: Arc::new(BuildInfo::default()),
             clock: system_clock(),
+            targets: Arc::new(api::targets::NoTargets),
         }
     }
 }

@@ -126,6 +126,9 @@ pub(crate) struct ServeArgs {
     pub(crate) listen: SocketAddr,
     #[command(flatten)]
     pub(crate) engine: EngineArgs,
+    /// A Prometheus configuration file (`global`, `scrape_configs`): the targets to scrape.
+    #[arg(long = "config.file")]
+    pub(crate) config_file: Option<PathBuf>,
 }
 
 /// Flags of `promlet agent`.
@@ -154,6 +157,7 @@ impl Default for ServeArgs {
             storage: StorageArgs::default(),
             listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
             engine: EngineArgs::default(),
+            config_file: None,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! Grafana's Prometheus data source, `promtool` and client libraries work against promlet.
 //!
 //! Endpoints: `query`, `query_range`, `series`, `labels` (GET and POST, form-encoded), and
-//! `label/{name}/values`, `metadata`, `status/buildinfo` (GET). Until the server is ready
+//! `label/{name}/values`, `metadata`, `status/buildinfo`, `targets` (GET). Until the server is ready
 //! every endpoint answers 503 `Service Unavailable`, as Prometheus's do; `OPTIONS` answers
 //! 204 and cross-origin requests get Prometheus's CORS headers.
 //!
@@ -15,6 +15,7 @@ pub mod json;
 mod labels;
 mod params;
 mod query;
+pub mod targets;
 pub mod time;
 
 use std::sync::Arc;
@@ -81,6 +82,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/label/{name}/values", get(labels::label_values))
         .route("/metadata", get(labels::metadata))
         .route("/status/buildinfo", get(labels::buildinfo))
+        .route("/targets", get(targets::targets))
         .layer(middleware::from_fn_with_state(state, wrap))
 }
 

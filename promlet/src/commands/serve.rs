@@ -1,11 +1,16 @@
-//! `promlet serve`: open the data directory and serve until SIGTERM or Ctrl-C.
+//! `promlet serve`: open the data directory, scrape the configured targets (and the local
+//! collectors), and serve until SIGTERM or Ctrl-C.
 
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use tokio::net::TcpListener;
+
+use collector::scrape::{self, Manager};
+use exporter::api::targets::{self as api_targets, TargetHealth, TargetsSource};
 
 use crate::args::ServeArgs;
 use crate::telemetry;
@@ -22,9 +27,18 @@ pub(crate) fn run(args: ServeArgs) -> Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
+    let config = load_config(args.config_file.as_deref())?;
     let storage = args.storage.clone();
     let db = tokio::task::spawn_blocking(move || super::open_db(&storage)).await??;
     let db = Arc::new(db);
+    let manager = Manager::start(
+        &config,
+        db.clone(),
+        scrape::system_clock(),
+        local_sources(),
+        collector::scrape::relabel::LabelMap::new(),
+    );
+    let targets = Arc::new(ManagedTargets(Mutex::new(Some(manager))));
     let mut state = exporter::AppState::new(
         Arc::new(telemetry::registry(db.clone())),
         db.clone(),
@@ -32,6 +46,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     );
     state.build_info = Arc::new(build_info());
     state.ready = Arc::new(AtomicBool::new(true));
+    state.targets = targets.clone();
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -43,9 +58,81 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .await
         .context("serving HTTP")?;
     retention.abort();
+    let manager = targets.0.lock().ok().and_then(|mut m| m.take());
+    if let Some(m) = manager {
+        m.shutdown().await;
+    }
     tracing::info!("promlet serve: shutting down");
     tokio::task::spawn_blocking(move || db.sync()).await??;
     Ok(())
+}
+
+/// Reads and validates `--config.file`; without one, nothing is scraped.
+fn load_config(path: Option<&std::path::Path>) -> Result<scrape::Loaded> {
+    let text = match path {
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("reading config file {}", p.display()))?,
+        None => String::new(),
+    };
+    let shown = path.map_or_else(String::new, |p| p.display().to_string());
+    scrape::Config::load(&text).with_context(|| format!("loading config file {shown}"))
+}
+
+/// The local collectors stored at the global `scrape_interval`: the hook for the node and
+/// cgroup readers (`collector::Collect`), empty until they are wired in.
+fn local_sources() -> Vec<Arc<dyn collector::Collect>> {
+    Vec::new()
+}
+
+/// The scrape manager as `/api/v1/targets` sees it; `None` once shut down.
+struct ManagedTargets(Mutex<Option<Manager>>);
+
+impl TargetsSource for ManagedTargets {
+    fn active(&self) -> Vec<api_targets::ActiveTarget> {
+        let Ok(guard) = self.0.lock() else {
+            return Vec::new();
+        };
+        let Some(m) = guard.as_ref() else {
+            return Vec::new();
+        };
+        m.active().into_iter().map(api_target).collect()
+    }
+
+    fn dropped(&self) -> Vec<api_targets::DroppedTarget> {
+        let Ok(guard) = self.0.lock() else {
+            return Vec::new();
+        };
+        let Some(m) = guard.as_ref() else {
+            return Vec::new();
+        };
+        m.dropped()
+            .into_iter()
+            .map(|d| api_targets::DroppedTarget {
+                discovered_labels: d.discovered.into_iter().collect(),
+            })
+            .collect()
+    }
+}
+
+fn api_target(t: scrape::ActiveTarget) -> api_targets::ActiveTarget {
+    let health = match t.health.up {
+        Some(true) => TargetHealth::Up,
+        Some(false) => TargetHealth::Down,
+        None => TargetHealth::Unknown,
+    };
+    api_targets::ActiveTarget {
+        discovered_labels: t.discovered.into_iter().collect(),
+        labels: t.labels.into_iter().collect(),
+        scrape_pool: t.job,
+        global_url: t.url.clone(),
+        scrape_url: t.url,
+        last_error: t.health.last_error,
+        last_scrape_ms: t.health.last_scrape_ms,
+        last_scrape_duration_seconds: t.health.last_duration_seconds,
+        health,
+        scrape_interval: t.interval.to_string(),
+        scrape_timeout: t.timeout.to_string(),
+    }
 }
 
 /// What this binary reports at `/api/v1/status/buildinfo` (from `build.rs`).
