@@ -6,6 +6,7 @@
 pub mod cgroup;
 pub mod exposition;
 mod family;
+pub mod node;
 pub mod scrape;
 
 pub use family::{Collect, CollectError, CollectStats, Family, FamilySample, Kind};
