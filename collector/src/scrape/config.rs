@@ -398,11 +398,13 @@ fn job(
     }
     let metrics_path = sc.metrics_path.clone().unwrap_or_else(|| "/metrics".into());
     check_auth(&sc).map_err(at)?;
-    check_static(&sc).map_err(at)?;
-    check_kubernetes(&sc).map_err(at)?;
-    let relabel = compile(&sc.relabel_configs, "relabel_configs").map_err(at)?;
+    // Messages that start with a nested key join it with a dot.
+    let at_key = |m: String| ConfigError(format!("scrape_configs[{i}].{m}"));
+    check_static(&sc).map_err(at_key)?;
+    check_kubernetes(&sc).map_err(at_key)?;
+    let relabel = compile(&sc.relabel_configs, "relabel_configs").map_err(at_key)?;
     let metric_relabel =
-        compile(&sc.metric_relabel_configs, "metric_relabel_configs").map_err(at)?;
+        compile(&sc.metric_relabel_configs, "metric_relabel_configs").map_err(at_key)?;
     Ok(Job {
         honor_timestamps: sc.honor_timestamps.unwrap_or(true),
         config: sc,
