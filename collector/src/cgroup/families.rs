@@ -31,6 +31,12 @@ impl Out {
         self.0[i].samples.push(FamilySample { labels, value });
     }
 
+    fn push_opt(&mut self, i: usize, base: &Labels, value: Option<f64>) {
+        if let Some(v) = value {
+            self.push(i, base, &[], v);
+        }
+    }
+
     fn finish(self, out: &mut Vec<Family>) {
         out.extend(self.0.into_iter().filter(|f| !f.samples.is_empty()));
     }
@@ -215,8 +221,8 @@ pub(crate) fn cadvisor(
         let s = &cg.stats;
         if let Some(c) = &s.cpu {
             o.push(CPU_USAGE, &base, &[("cpu", "total")], c.usage_seconds);
-            c.user_seconds.map(|v| o.push(CPU_USER, &base, &[], v));
-            c.system_seconds.map(|v| o.push(CPU_SYSTEM, &base, &[], v));
+            o.push_opt(CPU_USER, &base, c.user_seconds);
+            o.push_opt(CPU_SYSTEM, &base, c.system_seconds);
         }
         if let Some(t) = &s.throttling {
             o.push(CFS_PERIODS, &base, &[], t.periods);
@@ -235,9 +241,9 @@ pub(crate) fn cadvisor(
             ] {
                 o.push(i, &base, &[], v);
             }
-            m.swap_bytes.map(|v| o.push(MEM_SWAP, &base, &[], v));
-            m.max_usage_bytes.map(|v| o.push(MEM_MAX, &base, &[], v));
-            m.failcnt.map(|v| o.push(MEM_FAILCNT, &base, &[], v));
+            o.push_opt(MEM_SWAP, &base, m.swap_bytes);
+            o.push_opt(MEM_MAX, &base, m.max_usage_bytes);
+            o.push_opt(MEM_FAILCNT, &base, m.failcnt);
         }
         for d in &s.io {
             let dev = device(d.major, d.minor);
@@ -258,7 +264,7 @@ pub(crate) fn cadvisor(
         }
         if let Some(p) = &s.pids {
             o.push(THREADS, &base, &[], p.current);
-            p.max.map(|v| o.push(THREADS_MAX, &base, &[], v));
+            o.push_opt(THREADS_MAX, &base, p.max);
         }
     }
     o.finish(out);
@@ -342,8 +348,8 @@ pub(crate) fn resource(cgroups: &[Cgroup], meta: &dyn PodMetadata, out: &mut Vec
                 }
             }
         };
-        cpu.map(|c| o.push(i_cpu, &labels, &[], c.usage_seconds));
-        mem.map(|m| o.push(i_ws, &labels, &[], m.working_set_bytes));
+        o.push_opt(i_cpu, &labels, cpu.map(|c| c.usage_seconds));
+        o.push_opt(i_ws, &labels, mem.map(|m| m.working_set_bytes));
         if let (Some(i), Some(swap)) = (i_swap, mem.and_then(|m| m.swap_bytes)) {
             o.push(i, &labels, &[], swap);
         }
