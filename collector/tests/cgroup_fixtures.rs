@@ -28,7 +28,7 @@ fn collector(root: &Path) -> CgroupCollector {
 }
 
 /// The samples of `name` whose `id` label is `id`, as (labels, value).
-fn samples<'a>(fams: &'a [Family], name: &str, id: &str) -> Vec<(LabelMap, f64)> {
+fn samples(fams: &[Family], name: &str, id: &str) -> Vec<(LabelMap, f64)> {
     let fam = fams.iter().find(|f| f.name == name);
     let fam = fam.unwrap_or_else(|| panic!("no family {name}"));
     fam.samples
@@ -395,23 +395,8 @@ fn resource_set_with_pod_names() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let root = dir.path();
     fixture_gen::v2_kubepods(root, 2, 2);
-    let mut meta = StaticMetadata::default();
-    meta.pods.insert(
-        pod_uid(0),
-        PodMeta {
-            namespace: "default".into(),
-            name: "web-0".into(),
-        },
-    );
     // Container 1 is the pod's sandbox: the API never names it.
-    meta.containers.insert(
-        container_id(0),
-        ContainerMeta {
-            name: "nginx".into(),
-            image: "nginx:1.27".into(),
-        },
-    );
-    let c = collector(root).with_metadata(Arc::new(meta));
+    let c = collector(root).with_metadata(Arc::new(c_meta()));
     let (cad, _) = collect(&c);
     let (res, _) = collect(
         &collector(root)
