@@ -65,15 +65,15 @@ type Series = BTreeMap<BTreeMap<String, String>, f64>;
 fn direct(body: &str, name: &str) -> Series {
     let mut out = Series::new();
     for entry in Parser::new(body, Format::PrometheusText) {
-        if let Entry::Sample(s) = entry.unwrap() {
-            if s.name == name {
-                let labels = s
-                    .labels
-                    .iter()
-                    .map(|(n, v)| ((*n).to_string(), v.to_string()))
-                    .collect();
-                out.insert(labels, s.value);
-            }
+        if let Entry::Sample(s) = entry.unwrap()
+            && s.name == name
+        {
+            let labels = s
+                .labels
+                .iter()
+                .map(|(n, v)| ((*n).to_string(), v.to_string()))
+                .collect();
+            out.insert(labels, s.value);
         }
     }
     out

@@ -129,8 +129,8 @@ pub fn mutate_labels(mut lb: LabelMap, how: &SeriesLabeling) -> Option<LabelMap>
             let mut new = name;
             loop {
                 new = format!("exported_{new}");
-                if !lb.contains_key(&new) {
-                    lb.insert(new, value);
+                if let std::collections::btree_map::Entry::Vacant(slot) = lb.entry(new.clone()) {
+                    slot.insert(value);
                     break;
                 }
             }
