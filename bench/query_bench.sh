@@ -101,7 +101,7 @@ prometheus --config.file="$OUT/prometheus.yml" --storage.tsdb.path="$OUT/prom" \
     --log.level=warn > "$OUT/prometheus.log" 2>&1 &
 PROM_PID=$!
 PROMLET_ADDR=127.0.0.1:$(free_port)
-PROMLET_LOG=warn "$PROMLET" serve --data "$OUT/promlet" --listen "$PROMLET_ADDR" --retention 0 \
+PROMLET_LOG=warn "$PROMLET" serve --collect-host=false --data "$OUT/promlet" --listen "$PROMLET_ADDR" --retention 0 \
     > "$OUT/promlet.log" 2>&1 &
 PROMLET_PID=$!
 wait_ready Prometheus "$PROM_ADDR" "$PROM_PID"

@@ -129,6 +129,11 @@ pub(crate) struct ServeArgs {
     /// A Prometheus configuration file (`global`, `scrape_configs`): the targets to scrape.
     #[arg(long = "config.file")]
     pub(crate) config_file: Option<PathBuf>,
+    /// Collect this host (procfs and every cgroup) every `scrape_interval`, as
+    /// `job="node", instance="<host name>"`; `--collect-host=false` stores only what is
+    /// scraped, imported or received.
+    #[arg(long = "collect-host", default_value_t = true, action = clap::ArgAction::Set)]
+    pub(crate) collect_host: bool,
 }
 
 /// Flags of `promlet agent`.
@@ -158,6 +163,7 @@ impl Default for ServeArgs {
             listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
             engine: EngineArgs::default(),
             config_file: None,
+            collect_host: true,
         }
     }
 }

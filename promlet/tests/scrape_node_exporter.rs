@@ -115,7 +115,13 @@ fn start_promlet(dir: &Path, listen: &str, target: &str) -> Guard {
     )
     .unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_promlet"))
-        .args(["serve", "--listen", listen, "--data"])
+        .args([
+            "serve",
+            "--collect-host=false",
+            "--listen",
+            listen,
+            "--data",
+        ])
         .arg(dir.join("data"))
         .arg("--config.file")
         .arg(&config)

@@ -37,6 +37,6 @@ async fn agent(args: AgentArgs) -> Result<()> {
 }
 
 /// The readers of this node: procfs (node_exporter's families) and cgroups (cAdvisor's).
-pub(crate) fn local_sources(_args: &AgentArgs) -> Vec<Arc<dyn Collect>> {
-    Vec::new()
+fn local_sources(args: &AgentArgs) -> Vec<Arc<dyn Collect>> {
+    super::local::host_sources(&args.procfs, &args.sysfs, &args.rootfs)
 }

@@ -4,6 +4,7 @@ mod agent;
 mod dump;
 mod import;
 mod inspect;
+mod local;
 mod promqltest;
 mod query;
 mod query_output;

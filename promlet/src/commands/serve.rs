@@ -35,8 +35,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
         &config,
         db.clone(),
         scrape::system_clock(),
-        local_sources(),
-        collector::scrape::relabel::LabelMap::new(),
+        local_sources(args.collect_host),
+        local_labels(),
     );
     let targets = Arc::new(ManagedTargets(Mutex::new(Some(manager))));
     let mut state = exporter::AppState::new(
@@ -78,10 +78,25 @@ fn load_config(path: Option<&std::path::Path>) -> Result<scrape::Loaded> {
     scrape::Config::load(&text).with_context(|| format!("loading config file {shown}"))
 }
 
-/// The local collectors stored at the global `scrape_interval`: the hook for the node and
-/// cgroup readers (`collector::Collect`), empty until they are wired in.
-fn local_sources() -> Vec<Arc<dyn collector::Collect>> {
-    Vec::new()
+/// The readers of this host, stored at the global `scrape_interval` (none when
+/// `--collect-host=false`).
+fn local_sources(collect_host: bool) -> Vec<Arc<dyn collector::Collect>> {
+    if !collect_host {
+        return Vec::new();
+    }
+    super::local::host_sources(
+        std::path::Path::new("/proc"),
+        std::path::Path::new("/sys"),
+        std::path::Path::new("/"),
+    )
+}
+
+/// The target labels of this host's own series: as node_exporter scraped with `job="node"`.
+fn local_labels() -> collector::scrape::relabel::LabelMap {
+    let mut l = collector::scrape::relabel::LabelMap::new();
+    l.insert("job".to_string(), "node".to_string());
+    l.insert("instance".to_string(), super::local::host_name());
+    l
 }
 
 /// The scrape manager as `/api/v1/targets` sees it; `None` once shut down.

@@ -205,6 +205,7 @@ pub(crate) fn start_promlet(om: &Path, dir: &Path) -> Server {
         .env("PROMLET_LOG", "info")
         .args([
             "serve",
+            "--collect-host=false",
             "--listen",
             "127.0.0.1:0",
             "--retention",

@@ -158,7 +158,13 @@ impl Server {
     fn start(data: &Path, flags: &[&str]) -> Self {
         let mut child = promlet()
             .env("PROMLET_LOG", "info")
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .args([
+                "serve",
+                "--collect-host=false",
+                "--listen",
+                "127.0.0.1:0",
+                "--data",
+            ])
             .arg(data)
             .args(flags)
             .stderr(Stdio::piped())

@@ -28,7 +28,13 @@ fn serve_answers_and_shuts_down_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = promlet()
         .env("PROMLET_LOG", "info")
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .args([
+            "serve",
+            "--collect-host=false",
+            "--listen",
+            "127.0.0.1:0",
+            "--data",
+        ])
         .arg(dir.path().join("data"))
         .stderr(Stdio::piped())
         .spawn()
