@@ -3,10 +3,10 @@
 //! address info).
 //!
 //! `/proc/net/dev` (parsed with `procfs::InterfaceDeviceStatus`) prints exactly the sums
-//! node_exporter's `legacy()` builds from netlink's counters (`receive_drop` = dropped +
-//! missed, `receive_frame` = frame + length + over + crc errors, `transmit_carrier` = carrier
-//! + aborted + heartbeat + window errors), so the values agree. The one counter netlink has
-//! and `/proc/net/dev` lacks, `receive_nohandler`, is read from
+//! node_exporter's `legacy()` builds from netlink's counters: `receive_drop` is dropped plus
+//! missed, `receive_frame` is frame plus length, over and crc errors, `transmit_carrier` is
+//! carrier plus aborted, heartbeat and window errors. So the values agree. The one counter
+//! netlink has and `/proc/net/dev` lacks, `receive_nohandler`, is read from
 //! `/sys/class/net/<device>/statistics/rx_nohandler` where it exists.
 //!
 //! Every metric is `node_network_<key>_total{device}` with HELP `Network device statistic
