@@ -49,9 +49,15 @@ pub(crate) struct Reader {
     buf: String,
     path: PathBuf,
     other: String,
+    /// Files a kernel does not have (`memory.peak` before 5.19, CFQ-era blkio files), learnt
+    /// from the first non-root cgroup lacking them, then not looked for again.
+    absent: Vec<&'static str>,
 }
 
 /// Reads `mount/<id>/name` into `buf`: `Ok(false)` when the file is absent but the cgroup is not.
+///
+/// Three system calls per file (open, read, close): no `statx`/`lseek` size probe, and a short
+/// read ends the file, as it does for kernfs (cgroupfs fills the whole buffer unless at EOF).
 fn read_file(
     path: &mut PathBuf,
     buf: &mut String,
@@ -64,14 +70,43 @@ fn read_file(
     path.push(id.trim_start_matches('/'));
     path.push(name);
     buf.clear();
-    match fs::File::open(&*path).and_then(|mut f| f.read_to_string(buf)) {
-        Ok(_) => Ok(true),
+    let mut bytes = std::mem::take(buf).into_bytes();
+    let res = fs::File::open(&*path).and_then(|f| read_all(f, &mut bytes));
+    *buf = String::from_utf8(bytes).unwrap_or_default();
+    match res {
+        Ok(()) => Ok(true),
         Err(e) if e.raw_os_error() == Some(ENODEV) => Err(Vanished),
         Err(e) if e.kind() == ErrorKind::NotFound => match path.parent() {
             Some(dir) if dir.is_dir() => Ok(false),
             _ => Err(Vanished),
         },
         Err(_) => Ok(false),
+    }
+}
+
+/// Reads `f` to its end into `out`, stopping at the first short read.
+fn read_all(mut f: fs::File, out: &mut Vec<u8>) -> std::io::Result<()> {
+    const CHUNK: usize = 8192;
+    loop {
+        let len = out.len();
+        out.resize(len + CHUNK, 0);
+        let n = loop {
+            match f.read(&mut out[len..]) {
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                r => break r,
+            }
+        };
+        let n = match n {
+            Ok(n) => n,
+            Err(e) => {
+                out.truncate(len);
+                return Err(e);
+            }
+        };
+        out.truncate(len + n);
+        if n < CHUNK {
+            return Ok(());
+        }
     }
 }
 
@@ -85,6 +120,23 @@ impl Reader {
         Ok(found.then_some(self.buf.as_str()))
     }
 
+    /// A file only some kernels have (see `absent`).
+    fn optional(
+        &mut self,
+        mount: &Path,
+        id: &str,
+        name: &'static str,
+    ) -> Result<Option<&str>, Vanished> {
+        if self.absent.contains(&name) {
+            return Ok(None);
+        }
+        let found = read_file(&mut self.path, &mut self.buf, mount, id, name)?;
+        if !found && id != "/" {
+            self.absent.push(name);
+        }
+        Ok(found.then_some(self.buf.as_str()))
+    }
+
     /// Two files at once (for parsers that need both).
     fn pair(
         &mut self,
@@ -94,6 +146,9 @@ impl Reader {
         b: &str,
     ) -> Result<(Option<&str>, Option<&str>), Vanished> {
         let has_a = read_file(&mut self.path, &mut self.buf, mount, id, a)?;
+        if !has_a {
+            return Ok((None, None));
+        }
         let has_b = read_file(&mut self.path, &mut self.other, mount, id, b)?;
         Ok((
             has_a.then_some(self.buf.as_str()),
@@ -154,7 +209,7 @@ impl Reader {
         let swap = self
             .file(m, id, "memory.swap.current")?
             .and_then(stats::single);
-        let peak = self.file(m, id, "memory.peak")?.and_then(stats::single);
+        let peak = self.optional(m, id, "memory.peak")?.and_then(stats::single);
         let Some(stat) = self.file(m, id, "memory.stat")? else {
             return Ok(());
         };
@@ -196,12 +251,22 @@ impl Reader {
                 "blkio.throttle.io_serviced_recursive",
             ),
         ] {
-            if let (Some(b), ops) = self.pair(m, id, bytes, ops)? {
-                let io = stats::blkio_v1(b, ops);
-                if !io.is_empty() {
-                    st.io = io;
-                    return Ok(());
+            if self.absent.contains(&bytes) {
+                continue;
+            }
+            let io = match self.pair(m, id, bytes, ops)? {
+                (Some(b), ops) => stats::blkio_v1(b, ops),
+                (None, _) => {
+                    // Learn only the CFQ-era files' absence: the throttle ones always exist.
+                    if id != "/" && bytes == "blkio.io_service_bytes_recursive" {
+                        self.absent.push(bytes);
+                    }
+                    continue;
                 }
+            };
+            if !io.is_empty() {
+                st.io = io;
+                return Ok(());
             }
         }
         Ok(())

@@ -1,0 +1,93 @@
+//! One collection of the cgroup collector (walk, read every file, build cAdvisor's families) on
+//! generated fixture trees: cgroup v2 in the kubelet systemd layout with 100 and 1000
+//! containers (two per pod, plus pod, QoS and system cgroups), the same as cgroup v1, and this
+//! machine's own hierarchy.
+//!
+//! `cargo bench -p collector --bench cgroup`
+
+#[path = "../tests/fixtures/cgroup/gen.rs"]
+mod fixture_gen;
+
+use std::hint::black_box;
+use std::path::Path;
+
+use collector::cgroup::{CgroupCollector, Config};
+use collector::{Collect, CollectStats};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use fixture_gen::{Vals, container_id, pod_uid, v1_cgroup, v1_root};
+
+/// The v1 twin of `fixture_gen::v2_kubepods` (cgroupfs driver names).
+fn v1_kubepods(root: &Path, pods: u64, per_pod: u64) -> u64 {
+    v1_root(root);
+    v1_cgroup(root, "", Vals::of(1000));
+    v1_cgroup(root, "kubepods", Vals::of(800));
+    v1_cgroup(root, "kubepods/burstable", Vals::of(801));
+    let mut n = 0;
+    for p in 0..pods {
+        let pod = format!("kubepods/burstable/pod{}", pod_uid(p));
+        v1_cgroup(root, &pod, Vals::of(500 + p));
+        for _ in 0..per_pod {
+            v1_cgroup(root, &format!("{pod}/{}", container_id(n)), Vals::of(n));
+            n += 1;
+        }
+    }
+    n
+}
+
+/// A tempdir on tmpfs when there is one: in memory like cgroupfs, and quick to fill.
+fn fixture_dir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    let dir = if shm.is_dir() {
+        tempfile::tempdir_in(shm)
+    } else {
+        tempfile::tempdir()
+    };
+    dir.unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn collect_once(c: &CgroupCollector) -> usize {
+    let mut out = Vec::new();
+    let stats = c.collect(&mut out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stats, CollectStats::default());
+    out.iter().map(|f| f.samples.len()).sum()
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("cgroup_collect");
+    for containers in [100u64, 1000] {
+        for (name, make) in [
+            ("v2", fixture_gen::v2_kubepods as fn(&Path, u64, u64) -> u64),
+            ("v1", v1_kubepods),
+        ] {
+            let dir = fixture_dir();
+            let n = make(dir.path(), containers / 2, 2);
+            assert_eq!(n, containers);
+            let col =
+                CgroupCollector::new(Config::at(dir.path())).unwrap_or_else(|e| panic!("{e}"));
+            let listed = col.list(&mut CollectStats::default()).len();
+            eprintln!(
+                "{name}/{containers}: {listed} cgroups, {} samples",
+                collect_once(&col)
+            );
+            group.throughput(Throughput::Elements(containers));
+            group.bench_function(format!("{name}_{containers}_containers"), |b| {
+                b.iter(|| black_box(collect_once(&col)))
+            });
+        }
+    }
+    if let Ok(col) = CgroupCollector::new(Config::host()) {
+        let listed = col.list(&mut CollectStats::default()).len();
+        eprintln!("host: {listed} cgroups, {:?}", col.layout().mode);
+        group.throughput(Throughput::Elements(listed as u64));
+        group.bench_function("host", |b| {
+            b.iter(|| {
+                let mut out = Vec::new();
+                black_box(col.collect(&mut out).map(|s| s.skipped))
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
