@@ -52,6 +52,27 @@ fn collect_once(c: &CgroupCollector) -> usize {
     out.iter().map(|f| f.samples.len()).sum()
 }
 
+/// This thread's CPU time (user + system), seconds, from schedstat's first field (ns on CPU).
+fn thread_cpu_seconds() -> f64 {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    let ns: f64 = text
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    ns / 1e9
+}
+
+/// CPU time of one collection, averaged over `n` (criterion reports wall time, which load from
+/// other jobs on the machine inflates).
+fn cpu_per_collection(c: &CgroupCollector, n: u32) -> f64 {
+    let start = thread_cpu_seconds();
+    for _ in 0..n {
+        black_box(collect_once(c));
+    }
+    (thread_cpu_seconds() - start) / f64::from(n)
+}
+
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("cgroup_collect");
     for containers in [100u64, 1000] {
@@ -65,9 +86,10 @@ fn bench(c: &mut Criterion) {
             let col =
                 CgroupCollector::new(Config::at(dir.path())).unwrap_or_else(|e| panic!("{e}"));
             let listed = col.list(&mut CollectStats::default()).len();
+            let samples = collect_once(&col);
+            let cpu_ms = cpu_per_collection(&col, (2000 / containers) as u32) * 1e3;
             eprintln!(
-                "{name}/{containers}: {listed} cgroups, {} samples",
-                collect_once(&col)
+                "{name}/{containers}: {listed} cgroups, {samples} samples, CPU {cpu_ms:.2} ms per collection"
             );
             group.throughput(Throughput::Elements(containers));
             group.bench_function(format!("{name}_{containers}_containers"), |b| {
@@ -77,7 +99,11 @@ fn bench(c: &mut Criterion) {
     }
     if let Ok(col) = CgroupCollector::new(Config::host()) {
         let listed = col.list(&mut CollectStats::default()).len();
-        eprintln!("host: {listed} cgroups, {:?}", col.layout().mode);
+        let cpu_ms = cpu_per_collection(&col, 200) * 1e3;
+        eprintln!(
+            "host: {listed} cgroups, {:?}, CPU {cpu_ms:.3} ms per collection",
+            col.layout().mode
+        );
         group.throughput(Throughput::Elements(listed as u64));
         group.bench_function("host", |b| {
             b.iter(|| {

@@ -3,8 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{ErrorKind, Read};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+
+use rustix::fs::{self as rfs, Mode, OFlags};
+use rustix::io::Errno;
 
 use super::layout::{Controller, Layout, Source};
 use super::stats::{self, CgroupStats};
@@ -47,52 +50,82 @@ pub(crate) fn walk(layout: &Layout, skipped: &mut u64) -> BTreeMap<String, u8> {
 #[derive(Debug, Default)]
 pub(crate) struct Reader {
     buf: String,
-    path: PathBuf,
+    dirs: DirCache,
     other: String,
     /// Files a kernel does not have (`memory.peak` before 5.19, CFQ-era blkio files), learnt
     /// from the first non-root cgroup lacking them, then not looked for again.
     absent: Vec<&'static str>,
 }
 
+/// The directory of the cgroup being read, opened once (`O_PATH`) so that each file is opened
+/// relative to it: the kernel resolves one path component per file instead of the whole path.
+#[derive(Debug, Default)]
+struct DirCache {
+    path: PathBuf,
+    scratch: PathBuf,
+    fd: Option<OwnedFd>,
+}
+
+impl DirCache {
+    fn open(&mut self, mount: &Path, id: &str) -> Result<&OwnedFd, Vanished> {
+        self.scratch.as_mut_os_string().clear();
+        self.scratch.push(mount);
+        self.scratch.push(id.trim_start_matches('/'));
+        if self.fd.is_none() || self.scratch != self.path {
+            std::mem::swap(&mut self.scratch, &mut self.path);
+            self.fd = None;
+            let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+            self.fd = Some(rfs::open(&self.path, flags, Mode::empty()).map_err(|_| Vanished)?);
+        }
+        self.fd.as_ref().ok_or(Vanished)
+    }
+}
+
 /// Reads `mount/<id>/name` into `buf`: `Ok(false)` when the file is absent but the cgroup is not.
 ///
-/// Three system calls per file (open, read, close): no `statx`/`lseek` size probe, and a short
-/// read ends the file, as it does for kernfs (cgroupfs fills the whole buffer unless at EOF).
+/// Three system calls per file (openat, read, close): no `statx`/`lseek` size probe, and a
+/// short read ends the file, as it does for kernfs (cgroupfs fills the whole buffer unless at
+/// EOF).
 fn read_file(
-    path: &mut PathBuf,
+    dirs: &mut DirCache,
     buf: &mut String,
     mount: &Path,
     id: &str,
     name: &str,
 ) -> Result<bool, Vanished> {
-    path.as_mut_os_string().clear();
-    path.push(mount);
-    path.push(id.trim_start_matches('/'));
-    path.push(name);
-    buf.clear();
+    let opened = rfs::openat(
+        dirs.open(mount, id)?,
+        name,
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    );
+    let fd = match opened {
+        Ok(fd) => fd,
+        Err(Errno::NODEV) => return Err(Vanished),
+        Err(Errno::NOENT) if dirs.path.is_dir() => return Ok(false),
+        Err(Errno::NOENT) => return Err(Vanished),
+        Err(_) => return Ok(false),
+    };
     let mut bytes = std::mem::take(buf).into_bytes();
-    let res = fs::File::open(&*path).and_then(|f| read_all(f, &mut bytes));
+    bytes.clear();
+    let res = read_all(&fd, &mut bytes);
     *buf = String::from_utf8(bytes).unwrap_or_default();
     match res {
         Ok(()) => Ok(true),
-        Err(e) if e.raw_os_error() == Some(ENODEV) => Err(Vanished),
-        Err(e) if e.kind() == ErrorKind::NotFound => match path.parent() {
-            Some(dir) if dir.is_dir() => Ok(false),
-            _ => Err(Vanished),
-        },
+        Err(Errno::NODEV) => Err(Vanished),
         Err(_) => Ok(false),
     }
 }
 
-/// Reads `f` to its end into `out`, stopping at the first short read.
-fn read_all(mut f: fs::File, out: &mut Vec<u8>) -> std::io::Result<()> {
+/// Reads `fd` to its end into `out`, stopping at the first short read.
+fn read_all(fd: &OwnedFd, out: &mut Vec<u8>) -> Result<(), Errno> {
     const CHUNK: usize = 8192;
     loop {
         let len = out.len();
         out.resize(len + CHUNK, 0);
         let n = loop {
-            match f.read(&mut out[len..]) {
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            match rustix::io::read(fd, &mut out[len..]) {
+                Err(Errno::INTR) => continue,
                 r => break r,
             }
         };
@@ -110,13 +143,10 @@ fn read_all(mut f: fs::File, out: &mut Vec<u8>) -> std::io::Result<()> {
     }
 }
 
-/// What reading a file of a removed cgroup through an already open directory returns.
-const ENODEV: i32 = 19;
-
 impl Reader {
     /// The text of `mount/<id>/name`; `Ok(None)` when the file is absent but the cgroup is not.
     fn file(&mut self, mount: &Path, id: &str, name: &str) -> Result<Option<&str>, Vanished> {
-        let found = read_file(&mut self.path, &mut self.buf, mount, id, name)?;
+        let found = read_file(&mut self.dirs, &mut self.buf, mount, id, name)?;
         Ok(found.then_some(self.buf.as_str()))
     }
 
@@ -130,7 +160,7 @@ impl Reader {
         if self.absent.contains(&name) {
             return Ok(None);
         }
-        let found = read_file(&mut self.path, &mut self.buf, mount, id, name)?;
+        let found = read_file(&mut self.dirs, &mut self.buf, mount, id, name)?;
         if !found && id != "/" {
             self.absent.push(name);
         }
@@ -145,11 +175,11 @@ impl Reader {
         a: &str,
         b: &str,
     ) -> Result<(Option<&str>, Option<&str>), Vanished> {
-        let has_a = read_file(&mut self.path, &mut self.buf, mount, id, a)?;
+        let has_a = read_file(&mut self.dirs, &mut self.buf, mount, id, a)?;
         if !has_a {
             return Ok((None, None));
         }
-        let has_b = read_file(&mut self.path, &mut self.other, mount, id, b)?;
+        let has_b = read_file(&mut self.dirs, &mut self.other, mount, id, b)?;
         Ok((
             has_a.then_some(self.buf.as_str()),
             has_b.then_some(self.other.as_str()),
