@@ -14,6 +14,7 @@ mod matcher;
 mod mem;
 mod sample;
 mod storage;
+mod time;
 
 pub use error::{Error, Result};
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
@@ -25,3 +26,4 @@ pub use storage::{
     Appendable, Appender, Querier, Queryable, SelectHints, Series, SeriesRef, SeriesSet,
     matches_all,
 };
+pub use time::{now_ms, parse_duration_ms};

@@ -30,39 +30,14 @@ const UNITS: [(&str, i64); 7] = [
 impl FromStr for Duration {
     type Err = String;
 
+    /// Prometheus's syntax, read by [`model::parse_duration_ms`].
     fn from_str(s: &str) -> Result<Self, String> {
-        if s == "0" {
-            return Ok(Self(0));
-        }
-        let bad =
-            || format!("invalid duration {s:?}: expected a number and a unit, like 15d or 1h30m");
-        let mut rest = s;
-        let mut total: i64 = 0;
-        let mut next_unit = 0;
-        while !rest.is_empty() {
-            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-            let (num, tail) = rest.split_at(digits);
-            let n: i64 = num.parse().map_err(|_| bad())?;
-            let unit_len = tail.bytes().take_while(u8::is_ascii_alphabetic).count();
-            let (unit, tail) = tail.split_at(unit_len);
-            let idx = UNITS.iter().position(|(u, _)| *u == unit).ok_or_else(bad)?;
-            if idx < next_unit {
-                return Err(format!(
-                    "invalid duration {s:?}: units must go from largest to smallest"
-                ));
-            }
-            next_unit = idx + 1;
-            let ms = UNITS.get(idx).map_or(0, |(_, ms)| *ms);
-            total = n
-                .checked_mul(ms)
-                .and_then(|v| total.checked_add(v))
-                .ok_or_else(|| format!("invalid duration {s:?}: too long"))?;
-            rest = tail;
-        }
-        if s.is_empty() {
-            return Err(bad());
-        }
-        Ok(Self(total))
+        model::parse_duration_ms(s).map(Self).ok_or_else(|| {
+            format!(
+                "invalid duration {s:?}: expected numbers with units largest first \
+                 (y w d h m s ms), like 15d or 1h30m"
+            )
+        })
     }
 }
 
@@ -95,7 +70,7 @@ mod tests {
         assert_eq!(ms("0"), Ok(0));
         assert!(ms("").is_err());
         assert!(ms("5").is_err());
-        assert!(ms("1m1h").unwrap_err().contains("largest to smallest"));
+        assert!(ms("1m1h").unwrap_err().contains("largest first"));
         assert!(ms("3x").unwrap_err().contains("\"3x\""));
         assert_eq!(Duration::from_millis(5_400_000).to_string(), "1h30m");
     }

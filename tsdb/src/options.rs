@@ -60,9 +60,7 @@ pub struct Options {
 
 /// The system clock in ms since the epoch (0 if the clock is before 1970).
 pub fn wall_clock_ms() -> Timestamp {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    model::now_ms()
 }
 
 impl Default for Options {

@@ -30,43 +30,10 @@ impl PromDuration {
     /// # Errors
     /// A message naming the text when it is not a duration.
     pub fn parse(s: &str) -> Result<Self, String> {
-        const UNITS: [(&str, u64); 7] = [
-            ("y", 365 * 86_400_000),
-            ("w", 7 * 86_400_000),
-            ("d", 86_400_000),
-            ("h", 3_600_000),
-            ("m", 60_000),
-            ("s", 1000),
-            ("ms", 1),
-        ];
-        let bad = || format!("not a valid duration string: {s:?}");
-        if s == "0" {
-            return Ok(Self(Duration::ZERO));
-        }
-        if s.is_empty() {
-            return Err(bad());
-        }
-        let (mut rest, mut total, mut next) = (s, 0u64, 0usize);
-        while !rest.is_empty() {
-            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-            let (num, tail) = rest.split_at(digits);
-            let n: u64 = num.parse().map_err(|_| bad())?;
-            let ulen = tail.bytes().take_while(u8::is_ascii_alphabetic).count();
-            let (unit, tail) = tail.split_at(ulen);
-            let idx = UNITS.iter().position(|(u, _)| *u == unit).ok_or_else(bad)?;
-            if idx < next {
-                return Err(bad());
-            }
-            next = idx + 1;
-            let ms = UNITS.get(idx).map_or(0, |(_, ms)| *ms);
-            total = n
-                .checked_mul(ms)
-                .and_then(|v| total.checked_add(v))
-                .filter(|t| i64::try_from(*t).is_ok())
-                .ok_or_else(bad)?;
-            rest = tail;
-        }
-        Ok(Self(Duration::from_millis(total)))
+        model::parse_duration_ms(s)
+            .and_then(|ms| u64::try_from(ms).ok())
+            .map(|ms| Self(Duration::from_millis(ms)))
+            .ok_or_else(|| format!("not a valid duration string: {s:?}"))
     }
 
     /// The duration in milliseconds.

@@ -253,46 +253,9 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         }
         return Ok(ns as i64);
     }
-    prometheus_duration_ms(s)
+    model::parse_duration_ms(s)
         .and_then(|ms| ms.checked_mul(1_000_000))
         .ok_or_else(|| format!("cannot parse {} to a valid duration", go_quote(s)))
-}
-
-/// Prometheus's `model.ParseDuration`, in milliseconds.
-fn prometheus_duration_ms(s: &str) -> Option<i64> {
-    const UNITS: [(&str, i64); 7] = [
-        ("y", 365 * 86_400_000),
-        ("w", 7 * 86_400_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1000),
-        ("ms", 1),
-    ];
-    if s == "0" {
-        return Some(0);
-    }
-    if s.is_empty() {
-        return None;
-    }
-    let (mut rest, mut total, mut next) = (s, 0i64, 0usize);
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let n: i64 = rest.get(..digits)?.parse().ok()?;
-        let tail = rest.get(digits..)?;
-        let (idx, unit_ms) = UNITS
-            .iter()
-            .enumerate()
-            .skip(next)
-            .filter(|(_, (u, _))| tail.starts_with(u))
-            .max_by_key(|(_, (u, _))| u.len())
-            .map(|(i, (_, ms))| (i, *ms))?;
-        let unit_len = UNITS.get(idx).map_or(0, |(u, _)| u.len());
-        total = total.checked_add(n.checked_mul(unit_ms)?)?;
-        next = idx + 1;
-        rest = tail.get(unit_len..)?;
-    }
-    Some(total)
 }
 
 /// Go's `%q` for the strings a user typed.
