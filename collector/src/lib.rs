@@ -6,6 +6,7 @@
 pub mod cgroup;
 pub mod exposition;
 mod family;
+pub mod k8s;
 pub mod node;
 pub mod scrape;
 

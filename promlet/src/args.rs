@@ -142,7 +142,8 @@ pub(crate) struct AgentArgs {
     /// Address to listen on.
     #[arg(long, default_value = "0.0.0.0:9101")]
     pub(crate) listen: SocketAddr,
-    /// This node's name (defaults to the host name).
+    /// This node's name, whose pods name the cgroups (defaults to `NODE_NAME`, else the host
+    /// name).
     #[arg(long = "node-name")]
     pub(crate) node_name: Option<String>,
     /// Where procfs is mounted (`/host/proc` in a DaemonSet).

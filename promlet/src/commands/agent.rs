@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use collector::Collect;
+use collector::cgroup::{NoMetadata, PodMetadata};
+use collector::k8s;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
@@ -27,9 +29,10 @@ pub(crate) fn run(args: AgentArgs) -> Result<()> {
 }
 
 async fn agent(args: AgentArgs) -> Result<()> {
+    let meta = pod_metadata(&node_name(&args)).await;
     let mut registry = Registry::default();
     registry.register_collector(Box::new(exporter::FamiliesCollector::new(local_sources(
-        &args,
+        &args, meta,
     ))));
     let listener = TcpListener::bind(args.listen)
         .await
@@ -64,7 +67,38 @@ fn lean_allocator() -> Result<()> {
     Err(err).context("restarting with the lean allocator settings")
 }
 
-/// The readers of this node: procfs (node_exporter's families) and cgroups (cAdvisor's).
-fn local_sources(args: &AgentArgs) -> Vec<Arc<dyn Collect>> {
-    super::local::host_sources(&args.procfs, &args.sysfs, &args.rootfs)
+/// The readers of this node: procfs (node_exporter's families) and cgroups (cAdvisor's),
+/// the cgroups named through `meta`.
+fn local_sources(args: &AgentArgs, meta: Arc<dyn PodMetadata>) -> Vec<Arc<dyn Collect>> {
+    super::local::host_sources(&args.procfs, &args.sysfs, &args.rootfs, meta)
+}
+
+/// `--node-name`, else `NODE_NAME` (the downward API in the DaemonSet), else the host name.
+fn node_name(args: &AgentArgs) -> String {
+    args.node_name
+        .clone()
+        .or_else(|| std::env::var("NODE_NAME").ok().filter(|n| !n.is_empty()))
+        .unwrap_or_else(super::local::host_name)
+}
+
+/// Pod and container names from the API server (the pods of `node`, watched) when this
+/// process has a cluster configuration; none otherwise, so outside a cluster no client is
+/// built and the agent stays small.
+async fn pod_metadata(node: &str) -> Arc<dyn PodMetadata> {
+    if !k8s::cluster_present() {
+        tracing::warn!(
+            "no Kubernetes configuration (in-cluster or KUBECONFIG): cgroup series carry no pod names"
+        );
+        return Arc::new(NoMetadata);
+    }
+    match k8s::client(None, None).await {
+        Ok(client) => {
+            tracing::info!(node = %node, "watching this node's pods for pod names");
+            Arc::new(k8s::KubePodMetadata::start(client, node))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "no Kubernetes client: cgroup series carry no pod names");
+            Arc::new(NoMetadata)
+        }
+    }
 }

@@ -4,13 +4,19 @@ use std::path::Path;
 use std::sync::Arc;
 
 use collector::Collect;
-use collector::cgroup::{CgroupCollector, Config as CgroupConfig};
+use collector::cgroup::{CgroupCollector, Config as CgroupConfig, PodMetadata};
 use collector::node::{NodeCollector, NodeConfig};
 
 /// The node and cgroup readers over procfs at `procfs`, sysfs at `sysfs` and the root file
-/// system at `rootfs`. A reader that cannot start (no cgroup file system, a bad pattern) is
-/// logged and left out; the others still run.
-pub(crate) fn host_sources(procfs: &Path, sysfs: &Path, rootfs: &Path) -> Vec<Arc<dyn Collect>> {
+/// system at `rootfs`; `meta` names the pods and containers of kubelet cgroups. A reader that
+/// cannot start (no cgroup file system, a bad pattern) is logged and left out; the others
+/// still run.
+pub(crate) fn host_sources(
+    procfs: &Path,
+    sysfs: &Path,
+    rootfs: &Path,
+    meta: Arc<dyn PodMetadata>,
+) -> Vec<Arc<dyn Collect>> {
     let mut out: Vec<Arc<dyn Collect>> = Vec::new();
     let node = NodeConfig {
         proc_root: procfs.to_path_buf(),
@@ -28,7 +34,7 @@ pub(crate) fn host_sources(procfs: &Path, sysfs: &Path, rootfs: &Path) -> Vec<Ar
         ..CgroupConfig::host()
     };
     match CgroupCollector::new(cgroup) {
-        Ok(c) => out.push(Arc::new(c)),
+        Ok(c) => out.push(Arc::new(c.with_metadata(meta))),
         Err(e) => tracing::error!(error = %e, "cgroup readers disabled"),
     }
     out

@@ -88,6 +88,7 @@ fn local_sources(collect_host: bool) -> Vec<Arc<dyn collector::Collect>> {
         std::path::Path::new("/proc"),
         std::path::Path::new("/sys"),
         std::path::Path::new("/"),
+        Arc::new(collector::cgroup::NoMetadata),
     )
 }
 
