@@ -99,6 +99,14 @@ fn errors_name_the_key_or_entry() {
             "unknown Kubernetes SD role \"ingress\"",
         ),
         (
+            "scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs:\n      - role: endpoints\n",
+            "Kubernetes SD role \"endpoints\" is not implemented yet",
+        ),
+        (
+            "scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs:\n      - role: node\n",
+            "Kubernetes SD role \"node\" is not implemented yet",
+        ),
+        (
             "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - action: hashmod\n        target_label: x\n",
             "requires non-zero modulus",
         ),

@@ -7,6 +7,7 @@
 //! default first (kube builds its TLS config from the process default).
 
 pub mod pods;
+pub mod sd;
 
 use std::path::Path;
 

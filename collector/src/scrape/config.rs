@@ -139,7 +139,8 @@ pub struct ScrapeConfig {
     /// Fixed targets.
     #[serde(default)]
     pub static_configs: Vec<StaticConfig>,
-    /// Kubernetes service discovery: validated, but discovery itself is not implemented yet.
+    /// Kubernetes service discovery (role pod; node and endpoints are refused as not yet
+    /// implemented).
     #[serde(default)]
     pub kubernetes_sd_configs: Vec<KubernetesSdConfig>,
     /// Relabeling of targets before scraping.
@@ -456,6 +457,12 @@ fn check_kubernetes(sc: &ScrapeConfig) -> Result<(), String> {
         if !matches!(kc.role.as_str(), "pod" | "node" | "endpoints") {
             return Err(at(format!(
                 "unknown Kubernetes SD role {:?} (promlet knows pod, node, endpoints)",
+                kc.role
+            )));
+        }
+        if kc.role != "pod" {
+            return Err(at(format!(
+                "Kubernetes SD role {:?} is not implemented yet (promlet discovers role pod only)",
                 kc.role
             )));
         }

@@ -12,11 +12,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use model::{Appendable, Labels, Timestamp};
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::config::{Loaded, PromDuration};
+use super::config::{Job, Loaded, PromDuration};
 use super::http;
 use super::relabel::LabelMap;
 use super::scraper::{self, LoopState, SeriesLabeling};
@@ -74,16 +74,27 @@ pub struct DroppedTarget {
 
 struct Running {
     info: ActiveTarget,
+    /// The discovery group the target came from (`None`: `static_configs`).
+    source: Option<String>,
     health: Arc<RwLock<Health>>,
     stop: watch::Sender<Option<bool>>,
     task: JoinHandle<()>,
 }
 
+/// The targets, shared with the discovery tasks that change them.
+#[derive(Default)]
+struct Targets {
+    running: Vec<Running>,
+    /// Dropped targets with their discovery group.
+    dropped: Vec<(Option<String>, DroppedTarget)>,
+}
+
 /// The scrape loops of a configuration.
 pub struct Manager {
-    running: Vec<Running>,
-    dropped: Vec<DroppedTarget>,
+    env: Env,
+    targets: Arc<Mutex<Targets>>,
     local: Option<(watch::Sender<Option<bool>>, JoinHandle<()>)>,
+    discovery: Vec<JoinHandle<()>>,
 }
 
 /// Everything a loop needs besides its target.
@@ -97,7 +108,9 @@ impl Manager {
     /// Builds the targets of `config` and starts their loops on the current tokio runtime;
     /// `local` sources are collected every global `scrape_interval` with `local_labels`.
     /// A target whose labels are invalid after relabeling is logged and skipped, as
-    /// Prometheus does.
+    /// Prometheus does. `kubernetes_sd_configs` start one discovery task each; their
+    /// targets come and go as the API server reports pods (a target that goes away gets
+    /// staleness markers).
     pub fn start(
         config: &Loaded,
         storage: Arc<dyn Appendable>,
@@ -107,25 +120,26 @@ impl Manager {
     ) -> Self {
         let env = Env { storage, clock };
         let mut manager = Self {
-            running: Vec::new(),
-            dropped: Vec::new(),
+            env: env.clone(),
+            targets: Arc::new(Mutex::new(Targets::default())),
             local: None,
+            discovery: Vec::new(),
         };
         for job in &config.jobs {
-            if !job.config.kubernetes_sd_configs.is_empty() {
-                tracing::warn!(job = %job.config.job_name,
-                    "kubernetes_sd_configs: discovery is not implemented yet; the job gets no targets from it");
-            }
-            for lset in target::static_targets(job) {
-                match target::populate(&lset, job) {
-                    Ok(Outcome::Active(t)) => manager.spawn(&env, job, t),
-                    Ok(Outcome::Dropped(discovered)) => manager.dropped.push(DroppedTarget {
-                        job: job.config.job_name.clone(),
-                        discovered,
-                    }),
-                    Err(e) => tracing::warn!(job = %job.config.job_name, error = %e,
-                        "creating target failed"),
-                }
+            let lsets = target::static_targets(job);
+            manager.targets.lock().sync(&env, job, None, &lsets);
+            for (k, sd) in job.config.kubernetes_sd_configs.iter().enumerate() {
+                let (env, job, targets) = (env.clone(), job.clone(), manager.targets.clone());
+                let name = job.config.job_name.clone();
+                let task = tokio::spawn(crate::k8s::sd::discover_pods(
+                    name,
+                    sd.clone(),
+                    move |u: crate::k8s::sd::GroupUpdate| {
+                        let source = format!("{k}/{}", u.source);
+                        targets.lock().sync(&env, &job, Some(&source), &u.targets);
+                    },
+                ));
+                manager.discovery.push(task);
             }
         }
         if !local.is_empty() {
@@ -140,7 +154,107 @@ impl Manager {
         manager
     }
 
-    fn spawn(&mut self, env: &Env, job: &super::config::Job, t: target::Target) {
+    /// The active targets with their current health, in the order they started.
+    pub fn active(&self) -> Vec<ActiveTarget> {
+        self.targets
+            .lock()
+            .running
+            .iter()
+            .map(|r| ActiveTarget {
+                health: r.health.read().clone(),
+                ..r.info.clone()
+            })
+            .collect()
+    }
+
+    /// The targets relabeling dropped.
+    pub fn dropped(&self) -> Vec<DroppedTarget> {
+        let t = self.targets.lock();
+        t.dropped.iter().map(|(_, d)| d.clone()).collect()
+    }
+
+    /// Stops the loop of the target scraped at `url` and marks all its series stale, as
+    /// Prometheus does for a target that disappears. Returns whether such a target ran.
+    pub async fn remove_target(&mut self, url: &str) -> bool {
+        let r = {
+            let mut t = self.targets.lock();
+            let Some(i) = t.running.iter().position(|r| r.info.url == url) else {
+                return false;
+            };
+            t.running.remove(i)
+        };
+        let _ = r.stop.send(Some(true));
+        let _ = r.task.await;
+        true
+    }
+
+    /// Stops discovery and every loop without staleness markers (a shutdown, as
+    /// Prometheus's).
+    pub async fn shutdown(self) {
+        for d in &self.discovery {
+            d.abort();
+        }
+        let running = std::mem::take(&mut self.targets.lock().running);
+        for r in running {
+            let _ = r.stop.send(Some(false));
+            let _ = r.task.await;
+        }
+        if let Some((tx, task)) = self.local {
+            let _ = tx.send(Some(false));
+            let _ = task.await;
+        }
+        drop(self.env);
+    }
+}
+
+impl Targets {
+    /// Makes the targets of `job` from group `source` those of `lsets`: new ones start,
+    /// unchanged ones keep running, vanished ones stop with staleness markers.
+    fn sync(&mut self, env: &Env, job: &Job, source: Option<&str>, lsets: &[LabelMap]) {
+        let name = &job.config.job_name;
+        let mine = |s: &Option<String>, j: &str| s.as_deref() == source && j == name;
+        self.dropped.retain(|(s, d)| !mine(s, &d.job));
+        let mut wanted: Vec<target::Target> = Vec::new();
+        for lset in lsets {
+            match target::populate(lset, job) {
+                Ok(Outcome::Active(t)) => wanted.push(t),
+                Ok(Outcome::Dropped(discovered)) => self.dropped.push((
+                    source.map(str::to_string),
+                    DroppedTarget {
+                        job: name.clone(),
+                        discovered,
+                    },
+                )),
+                Err(e) => tracing::warn!(job = %name, error = %e, "creating target failed"),
+            }
+        }
+        let mut keep = Vec::with_capacity(self.running.len());
+        for r in std::mem::take(&mut self.running) {
+            if !mine(&r.source, &r.info.job) {
+                keep.push(r);
+                continue;
+            }
+            let same = wanted.iter().position(|t| {
+                t.url(&job.config.params) == r.info.url && t.labels() == r.info.labels
+            });
+            match same {
+                Some(i) => {
+                    wanted.remove(i);
+                    keep.push(r);
+                }
+                None => {
+                    tracing::info!(job = %name, url = %r.info.url, "target gone");
+                    let _ = r.stop.send(Some(true));
+                }
+            }
+        }
+        self.running = keep;
+        for t in wanted {
+            self.spawn(env, job, source, t);
+        }
+    }
+
+    fn spawn(&mut self, env: &Env, job: &Job, source: Option<&str>, t: target::Target) {
         let url = t.url(&job.config.params);
         let info = ActiveTarget {
             job: job.config.job_name.clone(),
@@ -170,50 +284,11 @@ impl Manager {
         let task = tokio::spawn(target_loop(env.clone(), spec, rx));
         self.running.push(Running {
             info,
+            source: source.map(str::to_string),
             health,
             stop: tx,
             task,
         });
-    }
-
-    /// The active targets with their current health, in configuration order.
-    pub fn active(&self) -> Vec<ActiveTarget> {
-        self.running
-            .iter()
-            .map(|r| ActiveTarget {
-                health: r.health.read().clone(),
-                ..r.info.clone()
-            })
-            .collect()
-    }
-
-    /// The targets relabeling dropped.
-    pub fn dropped(&self) -> Vec<DroppedTarget> {
-        self.dropped.clone()
-    }
-
-    /// Stops the loop of the target scraped at `url` and marks all its series stale, as
-    /// Prometheus does for a target that disappears. Returns whether such a target ran.
-    pub async fn remove_target(&mut self, url: &str) -> bool {
-        let Some(i) = self.running.iter().position(|r| r.info.url == url) else {
-            return false;
-        };
-        let r = self.running.remove(i);
-        let _ = r.stop.send(Some(true));
-        let _ = r.task.await;
-        true
-    }
-
-    /// Stops every loop without staleness markers (a shutdown, as Prometheus's).
-    pub async fn shutdown(self) {
-        for r in self.running {
-            let _ = r.stop.send(Some(false));
-            let _ = r.task.await;
-        }
-        if let Some((tx, task)) = self.local {
-            let _ = tx.send(Some(false));
-            let _ = task.await;
-        }
     }
 }
 

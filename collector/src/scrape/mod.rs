@@ -1,9 +1,9 @@
 //! Scraping as Prometheus does it, configured by the scrape part of `prometheus.yml`.
 //!
 //! - [`config`]: `global` and `scrape_configs` with Prometheus's names, defaults and
-//!   validation; unknown keys are errors that name them. `kubernetes_sd_configs` (roles
-//!   pod, node, endpoints) are parsed and validated, but discovery itself is not
-//!   implemented yet: such a job gets no targets from them and a warning is logged.
+//!   validation; unknown keys are errors that name them. `kubernetes_sd_configs` discover
+//!   role `pod` through the API server ([`crate::k8s::sd`]); roles `node` and `endpoints`
+//!   are refused at load as not implemented yet.
 //! - [`relabel`]: `relabel_configs` and `metric_relabel_configs`, every action of
 //!   Prometheus's `model/relabel`.
 //! - [`target`]: static targets and their labels (`PopulateLabels`).
