@@ -103,10 +103,6 @@ fn errors_name_the_key_or_entry() {
             "Kubernetes SD role \"endpoints\" is not implemented yet",
         ),
         (
-            "scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs:\n      - role: node\n",
-            "Kubernetes SD role \"node\" is not implemented yet",
-        ),
-        (
             "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - action: hashmod\n        target_label: x\n",
             "requires non-zero modulus",
         ),
@@ -359,4 +355,16 @@ fn targets_get_prometheus_labels_and_urls() {
     assert_eq!(f.labels().get("host").unwrap(), "h");
     assert!(!f.labels().contains_key("__tmp_shard"));
     assert_eq!(PromDuration::parse("1m").unwrap().to_string(), "1m");
+}
+
+/// Roles Prometheus knows and promlet discovers load, selectors for every role included.
+#[test]
+fn kubernetes_roles_load() {
+    for role in ["pod", "node"] {
+        let text = format!(
+            "scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs:\n      - role: {role}\n        selectors:\n          - role: {role}\n            label: a=b\n"
+        );
+        let loaded = Config::load(&text).unwrap_or_else(|e| panic!("{role}: {e}"));
+        assert_eq!(loaded.jobs[0].config.kubernetes_sd_configs[0].role, role);
+    }
 }

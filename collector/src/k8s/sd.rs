@@ -1,8 +1,9 @@
-//! `kubernetes_sd_configs` with `role: pod`: the targets of Prometheus's Kubernetes
-//! discovery (`discovery/kubernetes/pod.go`, 2.42), as label sets with its
-//! `__meta_kubernetes_*` names.
+//! `kubernetes_sd_configs`: the targets of Prometheus's Kubernetes discovery
+//! (`discovery/kubernetes/{pod,node,endpoints}.go`, 2.42/3.x), as label sets with its
+//! `__meta_kubernetes_*` names. [`discover`] runs the watch of one config's role; role
+//! `node` lives in [`node`].
 //!
-//! One target group per pod (source `pod/<namespace>/<name>`): one target per container
+//! Role `pod`: one target group per pod (source `pod/<namespace>/<name>`): one target per container
 //! port with `__address__` = `<podIP>:<port>`, or one per container without ports with
 //! `__address__` = `<podIP>`; init containers too, marked by
 //! `__meta_kubernetes_pod_container_init`. A pod without an IP has no targets. Label and
@@ -17,11 +18,13 @@ use kube::runtime::{WatchStreamExt, watcher};
 use crate::scrape::config::KubernetesSdConfig;
 use crate::scrape::relabel::LabelMap;
 
+pub mod node;
+
 /// A change of discovered targets: the group `source` now has these label sets (empty:
 /// the group is gone).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupUpdate {
-    /// `pod/<namespace>/<name>`.
+    /// `pod/<namespace>/<name>`, `node/<name>` or `endpoints/<namespace>/<name>`.
     pub source: String,
     /// The targets' label sets, group labels merged in.
     pub targets: Vec<LabelMap>,
@@ -52,52 +55,14 @@ pub fn pod_source(pod: &Pod) -> String {
 
 /// The targets of one pod, as Prometheus's `buildPod`.
 pub fn pod_targets(pod: &Pod) -> Vec<LabelMap> {
-    let md = &pod.metadata;
     let status = pod.status.as_ref();
     let ip = status.and_then(|s| s.pod_ip.clone()).unwrap_or_default();
     if ip.is_empty() {
         return Vec::new();
     }
-    let mut group = LabelMap::new();
-    let mut set = |n: &str, v: &str| {
-        group.insert(format!("__meta_kubernetes_{n}"), v.to_string());
-    };
-    set("namespace", md.namespace.as_deref().unwrap_or(""));
-    set("pod_name", md.name.as_deref().unwrap_or(""));
-    set("pod_ip", &ip);
-    set("pod_ready", &pod_ready(pod));
-    set(
-        "pod_phase",
-        status.and_then(|s| s.phase.as_deref()).unwrap_or(""),
-    );
-    let spec = pod.spec.as_ref();
-    set(
-        "pod_node_name",
-        spec.and_then(|s| s.node_name.as_deref()).unwrap_or(""),
-    );
-    set(
-        "pod_host_ip",
-        status.and_then(|s| s.host_ip.as_deref()).unwrap_or(""),
-    );
-    set("pod_uid", md.uid.as_deref().unwrap_or(""));
-    if let Some(owner) = md
-        .owner_references
-        .iter()
-        .flatten()
-        .find(|o| o.controller == Some(true))
-    {
-        if !owner.kind.is_empty() {
-            set("pod_controller_kind", &owner.kind);
-        }
-        if !owner.name.is_empty() {
-            set("pod_controller_name", &owner.name);
-        }
-    }
-    prefixed(&mut group, "pod_label", md.labels.as_ref());
-    prefixed(&mut group, "pod_annotation", md.annotations.as_ref());
-
+    let group = pod_labels(pod);
     let mut out = Vec::new();
-    let Some(spec) = spec else {
+    let Some(spec) = pod.spec.as_ref() else {
         return out;
     };
     let containers = spec.containers.iter().map(|c| (c, false));
@@ -141,8 +106,54 @@ pub fn pod_targets(pod: &Pod) -> Vec<LabelMap> {
     out
 }
 
+/// The labels a pod gives all its targets (Prometheus's `podLabels` plus the namespace):
+/// name, IP, readiness, phase, node, host IP, UID, controller, labels and annotations.
+pub fn pod_labels(pod: &Pod) -> LabelMap {
+    let md = &pod.metadata;
+    let status = pod.status.as_ref();
+    let ip = status.and_then(|s| s.pod_ip.clone()).unwrap_or_default();
+    let mut group = LabelMap::new();
+    let mut set = |n: &str, v: &str| {
+        group.insert(format!("__meta_kubernetes_{n}"), v.to_string());
+    };
+    set("namespace", md.namespace.as_deref().unwrap_or(""));
+    set("pod_name", md.name.as_deref().unwrap_or(""));
+    set("pod_ip", &ip);
+    set("pod_ready", &pod_ready(pod));
+    set(
+        "pod_phase",
+        status.and_then(|s| s.phase.as_deref()).unwrap_or(""),
+    );
+    let spec = pod.spec.as_ref();
+    set(
+        "pod_node_name",
+        spec.and_then(|s| s.node_name.as_deref()).unwrap_or(""),
+    );
+    set(
+        "pod_host_ip",
+        status.and_then(|s| s.host_ip.as_deref()).unwrap_or(""),
+    );
+    set("pod_uid", md.uid.as_deref().unwrap_or(""));
+    if let Some(owner) = md
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|o| o.controller == Some(true))
+    {
+        if !owner.kind.is_empty() {
+            set("pod_controller_kind", &owner.kind);
+        }
+        if !owner.name.is_empty() {
+            set("pod_controller_name", &owner.name);
+        }
+    }
+    prefixed(&mut group, "pod_label", md.labels.as_ref());
+    prefixed(&mut group, "pod_annotation", md.annotations.as_ref());
+    group
+}
+
 /// `<prefix>_<name>` and `<prefix>present_<name>` = `true` for each entry.
-fn prefixed(out: &mut LabelMap, prefix: &str, map: Option<&BTreeMap<String, String>>) {
+pub(crate) fn prefixed(out: &mut LabelMap, prefix: &str, map: Option<&BTreeMap<String, String>>) {
     for (k, v) in map.into_iter().flatten() {
         let n = sanitize_label_name(k);
         out.insert(format!("__meta_kubernetes_{prefix}_{n}"), v.clone());
@@ -163,7 +174,7 @@ fn pod_ready(pod: &Pod) -> String {
 }
 
 /// Go's `net.JoinHostPort`: IPv6 hosts in brackets.
-fn join_host_port(host: &str, port: &str) -> String {
+pub(crate) fn join_host_port(host: &str, port: &str) -> String {
     if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
@@ -171,28 +182,54 @@ fn join_host_port(host: &str, port: &str) -> String {
     }
 }
 
-/// Watches the pods `config` selects and calls `update` for every group that changes, until
-/// the stream ends (never, unless the task is aborted). A client that cannot be built is
-/// logged and discovery ends; API errors are logged and retried with backoff.
+/// Watches the objects of `config`'s role (pods, nodes, or endpoints with their services
+/// and pods) and calls `update` for every group that changes, until the stream ends
+/// (never, unless the task is aborted). A client that cannot be built is logged and
+/// discovery ends; API errors are logged and retried with backoff. An unknown role (the
+/// config loader refuses them) is logged and discovers nothing.
+pub async fn discover(
+    job: String,
+    config: KubernetesSdConfig,
+    update: impl FnMut(GroupUpdate) + Send,
+) {
+    match config.role.as_str() {
+        "pod" => discover_pod_role(job, config, update).await,
+        "node" => node::discover(job, config, update).await,
+        role => {
+            tracing::error!(job = %job, role, "kubernetes_sd_configs: unknown role; no targets")
+        }
+    }
+}
+
+/// The name the scrape manager calls [`discover`] by; it dispatches on the role too.
 pub async fn discover_pods(
     job: String,
     config: KubernetesSdConfig,
-    mut update: impl FnMut(GroupUpdate) + Send,
+    update: impl FnMut(GroupUpdate) + Send,
 ) {
-    let client = match super::client(
+    discover(job, config, update).await
+}
+
+/// The client for `config`, or `None` (logged) when none can be built.
+pub(crate) async fn client_for(job: &str, config: &KubernetesSdConfig) -> Option<kube::Client> {
+    match super::client(
         config.api_server.as_deref(),
         config.kubeconfig_file.as_deref().map(std::path::Path::new),
     )
     .await
     {
-        Ok(c) => c,
+        Ok(c) => Some(c),
         Err(e) => {
             tracing::error!(job = %job, error = %e, "kubernetes_sd_configs: no client; no targets");
-            return;
+            None
         }
-    };
+    }
+}
+
+/// The watch configuration with the label and field selectors of `config` for `role`.
+pub(crate) fn watcher_config(config: &KubernetesSdConfig, role: &str) -> watcher::Config {
     let mut wc = watcher::Config::default();
-    for sel in config.selectors.iter().filter(|s| s.role == "pod") {
+    for sel in config.selectors.iter().filter(|s| s.role == role) {
         if let Some(l) = &sel.label {
             wc = wc.labels(l);
         }
@@ -200,11 +237,29 @@ pub async fn discover_pods(
             wc = wc.fields(f);
         }
     }
-    let namespaces: Vec<String> = config
+    wc
+}
+
+/// The namespaces `config` restricts discovery to (empty: all).
+pub(crate) fn namespaces(config: &KubernetesSdConfig) -> Vec<String> {
+    config
         .namespaces
         .as_ref()
         .map(|n| n.names.clone())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Role `pod`: one group per pod.
+async fn discover_pod_role(
+    job: String,
+    config: KubernetesSdConfig,
+    mut update: impl FnMut(GroupUpdate) + Send,
+) {
+    let Some(client) = client_for(&job, &config).await else {
+        return;
+    };
+    let wc = watcher_config(&config, "pod");
+    let namespaces = namespaces(&config);
     let apis: Vec<kube::Api<Pod>> = if namespaces.is_empty() {
         vec![kube::Api::all(client)]
     } else {
@@ -256,6 +311,41 @@ pub async fn discover_pods(
                 tracing::warn!(job = %job, error = %e, "kubernetes_sd_configs: watching pods failed")
             }
         }
+    }
+}
+
+/// The keys a watch reported since its last (re)list, to tell which ones a relist dropped.
+#[derive(Debug, Default)]
+pub(crate) struct Relist {
+    known: HashSet<String>,
+    relisted: HashSet<String>,
+}
+
+impl Relist {
+    /// A (re)list starts (`Event::Init`).
+    pub(crate) fn init(&mut self) {
+        self.relisted.clear();
+    }
+
+    /// `key` was listed or changed.
+    pub(crate) fn seen(&mut self, key: &str) {
+        self.relisted.insert(key.to_string());
+        self.known.insert(key.to_string());
+    }
+
+    /// `key` was deleted.
+    pub(crate) fn deleted(&mut self, key: &str) {
+        self.known.remove(key);
+    }
+
+    /// The (re)list ended (`Event::InitDone`): the keys known before that it did not list,
+    /// now forgotten.
+    pub(crate) fn done(&mut self) -> Vec<String> {
+        let gone: Vec<String> = self.known.difference(&self.relisted).cloned().collect();
+        for k in &gone {
+            self.known.remove(k);
+        }
+        gone
     }
 }
 

@@ -139,7 +139,7 @@ pub struct ScrapeConfig {
     /// Fixed targets.
     #[serde(default)]
     pub static_configs: Vec<StaticConfig>,
-    /// Kubernetes service discovery (role pod; node and endpoints are refused as not yet
+    /// Kubernetes service discovery (roles pod and node; endpoints is refused as not yet
     /// implemented).
     #[serde(default)]
     pub kubernetes_sd_configs: Vec<KubernetesSdConfig>,
@@ -460,9 +460,9 @@ fn check_kubernetes(sc: &ScrapeConfig) -> Result<(), String> {
                 kc.role
             )));
         }
-        if kc.role != "pod" {
+        if kc.role == "endpoints" {
             return Err(at(format!(
-                "Kubernetes SD role {:?} is not implemented yet (promlet discovers role pod only)",
+                "Kubernetes SD role {:?} is not implemented yet (promlet discovers roles pod and node)",
                 kc.role
             )));
         }
