@@ -99,10 +99,6 @@ fn errors_name_the_key_or_entry() {
             "unknown Kubernetes SD role \"ingress\"",
         ),
         (
-            "scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs:\n      - role: endpoints\n",
-            "Kubernetes SD role \"endpoints\" is not implemented yet",
-        ),
-        (
             "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - action: hashmod\n        target_label: x\n",
             "requires non-zero modulus",
         ),
@@ -360,7 +356,7 @@ fn targets_get_prometheus_labels_and_urls() {
 /// Roles Prometheus knows and promlet discovers load, selectors for every role included.
 #[test]
 fn kubernetes_roles_load() {
-    for role in ["pod", "node"] {
+    for role in ["pod", "node", "endpoints"] {
         let text = format!(
             "scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs:\n      - role: {role}\n        selectors:\n          - role: {role}\n            label: a=b\n"
         );

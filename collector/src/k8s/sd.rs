@@ -1,7 +1,8 @@
 //! `kubernetes_sd_configs`: the targets of Prometheus's Kubernetes discovery
 //! (`discovery/kubernetes/{pod,node,endpoints}.go`, 2.42/3.x), as label sets with its
 //! `__meta_kubernetes_*` names. [`discover`] runs the watch of one config's role; role
-//! `node` lives in [`node`].
+//! `node` lives in [`node`], role `endpoints`
+//! in [`endpoints`].
 //!
 //! Role `pod`: one target group per pod (source `pod/<namespace>/<name>`): one target per container
 //! port with `__address__` = `<podIP>:<port>`, or one per container without ports with
@@ -18,6 +19,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use crate::scrape::config::KubernetesSdConfig;
 use crate::scrape::relabel::LabelMap;
 
+pub mod endpoints;
 pub mod node;
 
 /// A change of discovered targets: the group `source` now has these label sets (empty:
@@ -195,6 +197,7 @@ pub async fn discover(
     match config.role.as_str() {
         "pod" => discover_pod_role(job, config, update).await,
         "node" => node::discover(job, config, update).await,
+        "endpoints" => endpoints::discover(job, config, update).await,
         role => {
             tracing::error!(job = %job, role, "kubernetes_sd_configs: unknown role; no targets")
         }

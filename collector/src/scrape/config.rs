@@ -139,8 +139,7 @@ pub struct ScrapeConfig {
     /// Fixed targets.
     #[serde(default)]
     pub static_configs: Vec<StaticConfig>,
-    /// Kubernetes service discovery (roles pod and node; endpoints is refused as not yet
-    /// implemented).
+    /// Kubernetes service discovery (roles pod, node and endpoints).
     #[serde(default)]
     pub kubernetes_sd_configs: Vec<KubernetesSdConfig>,
     /// Relabeling of targets before scraping.
@@ -457,12 +456,6 @@ fn check_kubernetes(sc: &ScrapeConfig) -> Result<(), String> {
         if !matches!(kc.role.as_str(), "pod" | "node" | "endpoints") {
             return Err(at(format!(
                 "unknown Kubernetes SD role {:?} (promlet knows pod, node, endpoints)",
-                kc.role
-            )));
-        }
-        if kc.role == "endpoints" {
-            return Err(at(format!(
-                "Kubernetes SD role {:?} is not implemented yet (promlet discovers roles pod and node)",
                 kc.role
             )));
         }
