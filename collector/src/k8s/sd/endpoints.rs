@@ -426,3 +426,33 @@ pub(super) async fn discover(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_without_pod_or_service() {
+        let eps: Endpoints = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "kubernetes", "namespace": "default"},
+            "subsets": [{
+                "addresses": [{"ip": "fd00::1"}],
+                "ports": [{"name": "https", "port": 6443}]
+            }]
+        }))
+        .unwrap_or_default();
+        let got = endpoints_targets(&eps, None, &HashMap::new());
+        let want: LabelMap = [
+            ("__address__", "[fd00::1]:6443"),
+            ("__meta_kubernetes_namespace", "default"),
+            ("__meta_kubernetes_endpoints_name", "kubernetes"),
+            ("__meta_kubernetes_endpoint_port_name", "https"),
+            ("__meta_kubernetes_endpoint_port_protocol", ""),
+            ("__meta_kubernetes_endpoint_ready", "true"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(got, vec![want]);
+    }
+}
