@@ -204,15 +204,6 @@ pub async fn discover(
     }
 }
 
-/// The name the scrape manager calls [`discover`] by; it dispatches on the role too.
-pub async fn discover_pods(
-    job: String,
-    config: KubernetesSdConfig,
-    update: impl FnMut(GroupUpdate) + Send,
-) {
-    discover(job, config, update).await
-}
-
 /// The client for `config`, or `None` (logged) when none can be built.
 pub(crate) async fn client_for(job: &str, config: &KubernetesSdConfig) -> Option<kube::Client> {
     match super::client(

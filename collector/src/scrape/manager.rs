@@ -131,7 +131,7 @@ impl Manager {
             for (k, sd) in job.config.kubernetes_sd_configs.iter().enumerate() {
                 let (env, job, targets) = (env.clone(), job.clone(), manager.targets.clone());
                 let name = job.config.job_name.clone();
-                let task = tokio::spawn(crate::k8s::sd::discover_pods(
+                let task = tokio::spawn(crate::k8s::sd::discover(
                     name,
                     sd.clone(),
                     move |u: crate::k8s::sd::GroupUpdate| {
