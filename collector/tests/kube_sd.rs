@@ -7,65 +7,15 @@
 
 #[path = "fixtures/k8s/fake_api.rs"]
 mod fake_api;
+mod support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use support::{metrics_server, samples, wait_for};
 
 use collector::scrape::relabel::LabelMap;
 use collector::scrape::{Config, Manager, system_clock};
 use fake_api::FakeApi;
-use model::{Matcher, MemStorage, Queryable, Sample, SelectHints, is_stale_nan};
-
-/// A metrics endpoint on 127.0.0.1 answering every request with `body`; returns its port.
-fn metrics_server(body: &'static str) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            answer(conn, body);
-        }
-    });
-    port
-}
-
-fn answer(mut conn: TcpStream, body: &str) {
-    let mut reader = BufReader::new(conn.try_clone().unwrap());
-    let mut line = String::new();
-    while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
-        if line == "\r\n" {
-            break;
-        }
-        line.clear();
-    }
-    let _ = write!(
-        conn,
-        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-}
-
-fn samples(db: &MemStorage, name: &str) -> Vec<(LabelMap, Vec<Sample>)> {
-    let q = db.querier(i64::MIN, i64::MAX).unwrap();
-    let hints = SelectHints {
-        start: i64::MIN,
-        end: i64::MAX,
-        ..SelectHints::default()
-    };
-    q.select(&hints, &[Matcher::equal("__name__", name)])
-        .unwrap()
-        .map(|s| {
-            let s = s.unwrap();
-            let labels = s
-                .labels
-                .iter()
-                .map(|l| (l.name.to_string(), l.value.to_string()))
-                .collect();
-            (labels, s.samples)
-        })
-        .collect()
-}
+use model::{MemStorage, is_stale_nan};
 
 /// The last `up` sample of the target whose `pod` label is `pod`.
 fn last_up(db: &MemStorage, pod: &str) -> Option<f64> {
@@ -73,15 +23,6 @@ fn last_up(db: &MemStorage, pod: &str) -> Option<f64> {
         .into_iter()
         .find(|(l, _)| l.get("pod").map(String::as_str) == Some(pod))
         .and_then(|(_, s)| s.last().map(|s| s.v))
-}
-
-/// Polls `cond` every 20 ms until it holds; fails after 20 s.
-async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 fn config(api: &str) -> String {

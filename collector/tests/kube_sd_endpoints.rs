@@ -9,62 +9,16 @@
 
 #[path = "fixtures/k8s/fake_api.rs"]
 mod fake_api;
+mod support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use support::{labels, metrics_server, wait_for};
 
 use collector::scrape::relabel::LabelMap;
 use collector::scrape::{Config, Manager, system_clock};
 use fake_api::FakeApi;
 use model::MemStorage;
 use serde_json::json;
-
-/// A metrics endpoint on 127.0.0.1 answering every request with `m 1`; returns its port.
-fn metrics_server() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            answer(conn);
-        }
-    });
-    port
-}
-
-fn answer(mut conn: TcpStream) {
-    let mut reader = BufReader::new(conn.try_clone().unwrap());
-    let mut line = String::new();
-    while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
-        if line == "\r\n" {
-            break;
-        }
-        line.clear();
-    }
-    let body = "m 1\n";
-    let _ = write!(
-        conn,
-        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-}
-
-/// Polls `cond` every 20 ms until it holds; fails after 20 s.
-async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-fn labels(pairs: &[(&str, &str)]) -> LabelMap {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
 
 fn config(api: &str) -> String {
     format!(
@@ -94,7 +48,7 @@ scrape_configs:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endpoints_targets_follow_the_watches() {
-    let port = metrics_server();
+    let port = metrics_server("m 1\n");
     let eps = fake_api::object("endpoints-web.json", port);
     let svc = fake_api::object("service-web.json", 0);
     // web-0's metrics container port is the one the endpoint port names.

@@ -4,15 +4,16 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Write};
+mod support;
+
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use support::{answer, samples, wait_for};
 
 use collector::scrape::relabel::LabelMap;
 use collector::scrape::{Config, Manager, system_clock};
-use model::{Matcher, MemStorage, Queryable, Sample, SelectHints, is_stale_nan};
+use model::{MemStorage, is_stale_nan};
 
 /// A one-thread HTTP server answering every request with the current body.
 struct FakeTarget {
@@ -64,52 +65,6 @@ impl FakeTarget {
 impl Drop for FakeTarget {
     fn drop(&mut self) {
         self.stop();
-    }
-}
-
-fn answer(mut conn: TcpStream, body: &str) {
-    let mut reader = BufReader::new(conn.try_clone().unwrap());
-    let mut line = String::new();
-    while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
-        if line == "\r\n" {
-            break;
-        }
-        line.clear();
-    }
-    let _ = write!(
-        conn,
-        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-}
-
-fn samples(db: &MemStorage, name: &str) -> Vec<(LabelMap, Vec<Sample>)> {
-    let q = db.querier(i64::MIN, i64::MAX).unwrap();
-    let hints = SelectHints {
-        start: i64::MIN,
-        end: i64::MAX,
-        ..SelectHints::default()
-    };
-    q.select(&hints, &[Matcher::equal("__name__", name)])
-        .unwrap()
-        .map(|s| {
-            let s = s.unwrap();
-            let labels = s
-                .labels
-                .iter()
-                .map(|l| (l.name.to_string(), l.value.to_string()))
-                .collect();
-            (labels, s.samples)
-        })
-        .collect()
-}
-
-/// Polls `cond` until it holds, failing after a deadline.
-async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
