@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use futures_util::StreamExt;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Container, ContainerPort, Pod};
 use kube::runtime::{WatchStreamExt, watcher};
 
 use crate::scrape::config::KubernetesSdConfig;
@@ -71,14 +71,7 @@ pub fn pod_targets(pod: &Pod) -> Vec<LabelMap> {
     let init = spec.init_containers.iter().flatten().map(|c| (c, true));
     for (c, is_init) in containers.chain(init) {
         let mut base = group.clone();
-        base.insert(
-            "__meta_kubernetes_pod_container_name".into(),
-            c.name.clone(),
-        );
-        base.insert(
-            "__meta_kubernetes_pod_container_image".into(),
-            c.image.clone().unwrap_or_default(),
-        );
+        container_labels(&mut base, c);
         base.insert(
             "__meta_kubernetes_pod_container_init".into(),
             is_init.to_string(),
@@ -93,15 +86,7 @@ pub fn pod_targets(pod: &Pod) -> Vec<LabelMap> {
             let mut t = base.clone();
             let number = p.container_port.to_string();
             t.insert("__address__".into(), join_host_port(&ip, &number));
-            t.insert(
-                "__meta_kubernetes_pod_container_port_name".into(),
-                p.name.clone().unwrap_or_default(),
-            );
-            t.insert("__meta_kubernetes_pod_container_port_number".into(), number);
-            t.insert(
-                "__meta_kubernetes_pod_container_port_protocol".into(),
-                p.protocol.clone().unwrap_or_default(),
-            );
+            container_port_labels(&mut t, p);
             out.push(t);
         }
     }
@@ -341,6 +326,34 @@ impl Relist {
         }
         gone
     }
+}
+
+/// Sets `__meta_kubernetes_pod_container_name` and `_image` from container `c`.
+pub(crate) fn container_labels(t: &mut LabelMap, c: &Container) {
+    t.insert(
+        "__meta_kubernetes_pod_container_name".into(),
+        c.name.clone(),
+    );
+    t.insert(
+        "__meta_kubernetes_pod_container_image".into(),
+        c.image.clone().unwrap_or_default(),
+    );
+}
+
+/// Sets `__meta_kubernetes_pod_container_port_name`, `_number` and `_protocol` from `p`.
+pub(crate) fn container_port_labels(t: &mut LabelMap, p: &ContainerPort) {
+    t.insert(
+        "__meta_kubernetes_pod_container_port_name".into(),
+        p.name.clone().unwrap_or_default(),
+    );
+    t.insert(
+        "__meta_kubernetes_pod_container_port_number".into(),
+        p.container_port.to_string(),
+    );
+    t.insert(
+        "__meta_kubernetes_pod_container_port_protocol".into(),
+        p.protocol.clone().unwrap_or_default(),
+    );
 }
 
 #[cfg(test)]

@@ -19,8 +19,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::runtime::{WatchStreamExt, watcher};
 
 use super::{
-    GroupUpdate, Relist, client_for, join_host_port, namespaces, pod_labels, prefixed,
-    watcher_config,
+    GroupUpdate, Relist, client_for, container_labels, container_port_labels, join_host_port,
+    namespaces, pod_labels, prefixed, watcher_config,
 };
 use crate::scrape::config::KubernetesSdConfig;
 use crate::scrape::relabel::LabelMap;
@@ -132,23 +132,8 @@ pub fn endpoints_targets(
                 let number = cp.container_port.to_string();
                 let mut t = group.clone();
                 t.insert("__address__".into(), join_host_port(ip, &number));
-                t.insert(
-                    "__meta_kubernetes_pod_container_name".into(),
-                    c.name.clone(),
-                );
-                t.insert(
-                    "__meta_kubernetes_pod_container_image".into(),
-                    c.image.clone().unwrap_or_default(),
-                );
-                t.insert(
-                    "__meta_kubernetes_pod_container_port_name".into(),
-                    cp.name.clone().unwrap_or_default(),
-                );
-                t.insert("__meta_kubernetes_pod_container_port_number".into(), number);
-                t.insert(
-                    "__meta_kubernetes_pod_container_port_protocol".into(),
-                    cp.protocol.clone().unwrap_or_default(),
-                );
+                container_labels(&mut t, c);
+                container_port_labels(&mut t, cp);
                 t.extend(pod_meta(pod));
                 out.push(t);
             }
@@ -209,14 +194,7 @@ fn matching_container(pod: &Pod, port: &EndpointPort) -> LabelMap {
             .flatten()
             .find(|cp| cp.container_port == port.port)
         {
-            t.insert(
-                "__meta_kubernetes_pod_container_name".into(),
-                c.name.clone(),
-            );
-            t.insert(
-                "__meta_kubernetes_pod_container_image".into(),
-                c.image.clone().unwrap_or_default(),
-            );
+            container_labels(&mut t, c);
             t.insert(
                 "__meta_kubernetes_pod_container_port_name".into(),
                 cp.name.clone().unwrap_or_default(),
