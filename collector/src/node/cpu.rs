@@ -90,7 +90,7 @@ impl CpuCollector {
     fn throttles(&self, out: &mut Vec<Family>) {
         let mut package: BTreeMap<u64, u64> = BTreeMap::new();
         let mut core: BTreeMap<(u64, u64), u64> = BTreeMap::new();
-        for dir in cpu_dirs(&self.cpu_dir) {
+        for dir in util::numbered_dirs(&self.cpu_dir, "cpu") {
             let throttle = dir.join("thermal_throttle");
             // Without this directory neither count exists: node_exporter reads the topology
             // files and then exposes nothing for the CPU, so skipping it changes no output.
@@ -175,25 +175,6 @@ impl Collect for CpuCollector {
         self.throttles(out);
         Ok(CollectStats::default())
     }
-}
-
-/// `cpu[0-9]*` directories under `dir`, sorted by name (Go's `filepath.Glob` order).
-fn cpu_dirs(dir: &std::path::Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut dirs: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .filter(|e| {
-            e.file_name()
-                .to_str()
-                .and_then(|n| n.strip_prefix("cpu"))
-                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
-        })
-        .map(|e| e.path())
-        .collect();
-    dirs.sort();
-    dirs
 }
 
 fn read_uint(path: &std::path::Path) -> Option<u64> {

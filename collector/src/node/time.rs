@@ -65,7 +65,10 @@ impl TimeCollector {
             "node_time_clocksource_current_info",
             "Current clocksource read from '/sys/devices/system/clocksource'.",
         );
-        for (i, dir) in clocksource_dirs(&self.clocksource_dir).iter().enumerate() {
+        for (i, dir) in super::util::numbered_dirs(&self.clocksource_dir, "clocksource")
+            .iter()
+            .enumerate()
+        {
             let device = i.to_string();
             let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
             for cs in read("available_clocksource").split_ascii_whitespace() {
@@ -107,25 +110,6 @@ impl Collect for TimeCollector {
         self.clocksources(out);
         Ok(CollectStats::default())
     }
-}
-
-/// `clocksource[0-9]*` directories, in name order (Go's `filepath.Glob`).
-fn clocksource_dirs(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut dirs: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .filter(|e| {
-            e.file_name()
-                .to_str()
-                .and_then(|n| n.strip_prefix("clocksource"))
-                .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
-        })
-        .map(|e| e.path())
-        .collect();
-    dirs.sort();
-    dirs
 }
 
 /// The zone file Go's `time.Local` would load: `$TZ` when set (empty means UTC, a relative

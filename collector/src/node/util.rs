@@ -1,7 +1,7 @@
 //! Helpers the node readers share: reading a file with an error naming it, building families.
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::{CollectError, Family, Kind};
 
@@ -116,4 +116,24 @@ impl DeviceFilter {
         self.exclude.as_ref().is_some_and(|re| re.is_match(name))
             || self.include.as_ref().is_some_and(|re| !re.is_match(name))
     }
+}
+
+/// The `<prefix><digit>...` directories under `dir` (`cpu0`, `clocksource0`), sorted by name
+/// as Go's `filepath.Glob` returns them; none when `dir` cannot be read.
+pub(crate) fn numbered_dirs(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_prefix(prefix))
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        })
+        .map(|e| e.path())
+        .collect();
+    dirs.sort();
+    dirs
 }
