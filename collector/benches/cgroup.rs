@@ -1,7 +1,11 @@
 //! One collection of the cgroup collector (walk, read every file, build cAdvisor's families) on
 //! generated fixture trees: cgroup v2 in the kubelet systemd layout with 100 and 1000
 //! containers (two per pod, plus pod, QoS and system cgroups), the same as cgroup v1, and this
-//! machine's own hierarchy.
+//! machine's own hierarchy. Each tree is measured in the steady state (no cgroup made or
+//! removed since the last collection, so inotify lets the walk be skipped) and with a walk on
+//! every collection (`_walk`, as after a change), and with no file kept open between
+//! collections (`_closed`); 1000-container trees also with every file kept open (`_allopen`;
+//! the default keeps at most 4096).
 //!
 //! `cargo bench -p collector --bench cgroup`
 
@@ -52,6 +56,14 @@ fn collect_once(c: &CgroupCollector) -> usize {
     out.iter().map(|f| f.samples.len()).sum()
 }
 
+/// Raises the soft open-file limit to the hard one, as `promlet` does at start.
+fn raise_open_file_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    limit.current = limit.maximum;
+    let _ = setrlimit(Resource::Nofile, limit);
+}
+
 /// This thread's CPU time (user + system), seconds, from schedstat's first field (ns on CPU).
 fn thread_cpu_seconds() -> f64 {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
@@ -74,6 +86,7 @@ fn cpu_per_collection(c: &CgroupCollector, n: u32) -> f64 {
 }
 
 fn bench(c: &mut Criterion) {
+    raise_open_file_limit();
     let mut group = c.benchmark_group("cgroup_collect");
     for containers in [100u64, 1000] {
         for (name, make) in [
@@ -83,18 +96,32 @@ fn bench(c: &mut Criterion) {
             let dir = fixture_dir();
             let n = make(dir.path(), containers / 2, 2);
             assert_eq!(n, containers);
-            let col =
-                CgroupCollector::new(Config::at(dir.path())).unwrap_or_else(|e| panic!("{e}"));
-            let listed = col.list(&mut CollectStats::default()).len();
-            let samples = collect_once(&col);
-            let cpu_ms = cpu_per_collection(&col, (2000 / containers) as u32) * 1e3;
-            eprintln!(
-                "{name}/{containers}: {listed} cgroups, {samples} samples, CPU {cpu_ms:.2} ms per collection"
-            );
-            group.throughput(Throughput::Elements(containers));
-            group.bench_function(format!("{name}_{containers}_containers"), |b| {
-                b.iter(|| black_box(collect_once(&col)))
-            });
+            let new =
+                || CgroupCollector::new(Config::at(dir.path())).unwrap_or_else(|e| panic!("{e}"));
+            // Steady state (the tree unchanged since the last walk), and a walk every time
+            // (as after every change, or without inotify).
+            let mut variants = vec![
+                ("", new()),
+                ("_walk", new().without_watch()),
+                ("_closed", new().with_open_files(0)),
+            ];
+            if containers > 100 {
+                // The default budget (4096 files) covers a quarter of this tree.
+                variants.push(("_allopen", new().with_open_files(usize::MAX)));
+            }
+            for (variant, col) in variants {
+                let listed = col.list(&mut CollectStats::default()).len();
+                let samples = collect_once(&col);
+                let cpu_ms = cpu_per_collection(&col, (20_000 / containers) as u32) * 1e3;
+                eprintln!(
+                    "{name}{variant}/{containers}: {listed} cgroups, {samples} samples, CPU {cpu_ms:.2} ms per collection, {} files open",
+                    col.open_files()
+                );
+                group.throughput(Throughput::Elements(containers));
+                group.bench_function(format!("{name}_{containers}_containers{variant}"), |b| {
+                    b.iter(|| black_box(collect_once(&col)))
+                });
+            }
         }
     }
     if let Ok(col) = CgroupCollector::new(Config::host()) {

@@ -1,6 +1,8 @@
 //! What every reader produces: metric families in Prometheus's data model, independent of
 //! how they are exposed (`/metrics` through prometheus-client) or stored (the tsdb).
 
+use std::sync::Arc;
+
 /// The type of a metric family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -11,11 +13,142 @@ pub enum Kind {
     Gauge,
 }
 
+/// A label name or value: a static string or a shared one, so that cloning is a copy or a
+/// reference-count increment, never an allocation.
+#[derive(Clone)]
+pub enum LabelStr {
+    /// A string known at compile time (names, and values such as `total`).
+    Static(&'static str),
+    /// A string read at run time, shared by every sample that carries it.
+    Shared(Arc<str>),
+}
+
+impl std::ops::Deref for LabelStr {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            LabelStr::Static(s) => s,
+            LabelStr::Shared(s) => s,
+        }
+    }
+}
+
+impl PartialEq for LabelStr {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for LabelStr {}
+
+impl std::hash::Hash for LabelStr {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (**self).hash(state);
+    }
+}
+
+impl std::fmt::Debug for LabelStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl std::fmt::Display for LabelStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl From<&'static str> for LabelStr {
+    fn from(s: &'static str) -> Self {
+        LabelStr::Static(s)
+    }
+}
+
+impl From<String> for LabelStr {
+    fn from(s: String) -> Self {
+        LabelStr::Shared(s.into())
+    }
+}
+
+impl From<Arc<str>> for LabelStr {
+    fn from(s: Arc<str>) -> Self {
+        LabelStr::Shared(s)
+    }
+}
+
+/// A label pair.
+pub type LabelPair = (LabelStr, LabelStr);
+
+/// A sample's labels: pairs shared with other samples (one cgroup's labels, say), then the
+/// sample's own. Order is not significant; empty values mean "absent".
+#[derive(Clone, Default)]
+pub struct SampleLabels {
+    shared: Option<Arc<[LabelPair]>>,
+    own: Vec<LabelPair>,
+}
+
+impl SampleLabels {
+    /// `shared` pairs (one reference, not copied) followed by `own`.
+    pub fn new(shared: Option<Arc<[LabelPair]>>, own: Vec<LabelPair>) -> Self {
+        SampleLabels { shared, own }
+    }
+
+    /// Static names with copies of the values.
+    pub fn from_pairs(pairs: &[(&'static str, &str)]) -> Self {
+        let own = pairs
+            .iter()
+            .map(|(n, v)| (LabelStr::Static(n), (*v).to_string().into()))
+            .collect();
+        SampleLabels { shared: None, own }
+    }
+
+    /// Every pair, shared ones first.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        let shared = self.shared.as_deref().unwrap_or_default();
+        shared.iter().chain(&self.own).map(|(n, v)| (&**n, &**v))
+    }
+
+    /// How many pairs.
+    pub fn len(&self) -> usize {
+        self.shared.as_ref().map_or(0, |s| s.len()) + self.own.len()
+    }
+
+    /// Whether there are no pairs.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value of label `name`, if present.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// Owned copies of every pair.
+    pub fn to_vec(&self) -> Vec<(String, String)> {
+        self.iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+}
+
+impl PartialEq for SampleLabels {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl std::fmt::Debug for SampleLabels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// One sample of a family: its labels (without `__name__`) and value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FamilySample {
-    /// Label pairs, in any order; empty values mean "absent".
-    pub labels: Vec<(String, String)>,
+    /// The labels.
+    pub labels: SampleLabels,
     /// The value.
     pub value: f64,
 }
@@ -45,12 +178,9 @@ impl Family {
     }
 
     /// Adds a sample with `labels` (name/value pairs).
-    pub fn push(&mut self, labels: &[(&str, &str)], value: f64) -> &mut Self {
+    pub fn push(&mut self, labels: &[(&'static str, &str)], value: f64) -> &mut Self {
         self.samples.push(FamilySample {
-            labels: labels
-                .iter()
-                .map(|(n, v)| ((*n).to_string(), (*v).to_string()))
-                .collect(),
+            labels: SampleLabels::from_pairs(labels),
             value,
         });
         self

@@ -10,4 +10,7 @@ pub mod k8s;
 pub mod node;
 pub mod scrape;
 
-pub use family::{Collect, CollectError, CollectStats, Family, FamilySample, Kind};
+pub use family::{
+    Collect, CollectError, CollectStats, Family, FamilySample, Kind, LabelPair, LabelStr,
+    SampleLabels,
+};

@@ -34,7 +34,7 @@ fn samples(fams: &[Family], name: &str, id: &str) -> Vec<(LabelMap, f64)> {
     fam.samples
         .iter()
         .filter(|s| s.labels.iter().any(|(k, v)| k == "id" && v == id))
-        .map(|s| (s.labels.iter().cloned().collect(), s.value))
+        .map(|s| (s.labels.to_vec().into_iter().collect(), s.value))
         .collect()
 }
 
@@ -434,7 +434,7 @@ fn resource_set_with_pod_names() {
             .flat_map(|f| {
                 f.samples
                     .iter()
-                    .map(|s| (s.labels.iter().cloned().collect(), s.value))
+                    .map(|s| (s.labels.to_vec().into_iter().collect(), s.value))
             })
             .collect()
     };
@@ -501,4 +501,37 @@ fn c_meta() -> StaticMetadata {
 fn no_cgroups_is_an_error() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     assert!(CgroupCollector::new(Config::at(dir.path())).is_err());
+}
+
+/// Between collections the walk is skipped unless inotify reported a change; a cgroup made or
+/// removed anywhere in the tree (here two levels down) must still show up or go at once, and
+/// a changed file must be read afresh through its kept descriptor.
+#[test]
+fn cgroups_made_or_removed_between_collections_are_seen() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let root = dir.path();
+    v2_root(root, Vals::of(1));
+    v2_cgroup(root, "a.slice", Vals::of(2));
+    for c in [collector(root), collector(root).without_watch()] {
+        let ids = |c: &CgroupCollector| {
+            let (fams, _) = collect(c);
+            let fam = fams.iter().find(|f| f.name == "container_memory_rss");
+            let fam = fam.unwrap_or_else(|| panic!("no container_memory_rss"));
+            let ids: Vec<String> = fam
+                .samples
+                .iter()
+                .filter_map(|s| s.labels.get("id").map(str::to_string))
+                .collect();
+            (ids, fams)
+        };
+        assert_eq!(ids(&c).0, ["/", "/a.slice"]);
+        v2_cgroup(root, "a.slice/b.scope", Vals::of(3));
+        let (seen, fams) = ids(&c);
+        assert_eq!(seen, ["/", "/a.slice", "/a.slice/b.scope"]);
+        assert_v2_values(&fams, "/a.slice/b.scope", Vals::of(3));
+        v2_cgroup(root, "a.slice/b.scope", Vals::of(4));
+        assert_v2_values(&ids(&c).1, "/a.slice/b.scope", Vals::of(4));
+        std::fs::remove_dir_all(root.join("a.slice/b.scope")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ids(&c).0, ["/", "/a.slice"]);
+    }
 }

@@ -312,3 +312,57 @@ fn real_cgroups_cpu_and_memory() {
     drop(hold_group);
     drop(burn_group);
 }
+
+/// Files kept open between collections (one `pread` each) must show fresh numbers: a cgroup's
+/// usage after a burn, and a cgroup removed and made again under the same path read as the new
+/// one (kernfs answers ENODEV on the old descriptor), never the old one's figures.
+#[test]
+fn kept_files_follow_changes_and_recreated_cgroups() {
+    if std::env::var(CHILD_ENV).is_ok() {
+        return;
+    }
+    let c = match CgroupCollector::new(Config::host()) {
+        Ok(c) => c.with_open_files(10_000),
+        Err(e) => return eprintln!("SKIPPED kept files test: {e}"),
+    };
+    let name = format!("promlet-test-{}-kept", std::process::id());
+    let group = match make_group(&c, &name) {
+        Ok(g) => g,
+        Err(e) => return eprintln!("SKIPPED kept files test: {e}"),
+    };
+    let id = group
+        .dir(Controller::Cpuacct)
+        .unwrap_or_else(|| panic!("no cpuacct"))
+        .to_string();
+    let usage = |c: &CgroupCollector| {
+        let mut fams = Vec::new();
+        c.collect(&mut fams).unwrap_or_else(|e| panic!("{e}"));
+        value(&fams, "container_cpu_usage_seconds_total", &id)
+    };
+    assert!(usage(&c) < 0.05, "a new cgroup has used no CPU");
+    assert!(
+        c.open_files() > 0,
+        "files are kept open between collections"
+    );
+
+    let mut burner = Kid::spawn("burn");
+    group.add(burner.child.id());
+    burner.go();
+    burner.wait_for("PROMLET_DONE");
+    burner.wait_exit();
+    drop(burner);
+    let burnt = usage(&c);
+    assert!(
+        (burnt - BURN_SECONDS).abs() <= BURN_SECONDS * CPU_TOLERANCE,
+        "usage {burnt} s through kept files, expected {BURN_SECONDS} s"
+    );
+
+    drop(group);
+    let again = make_group(&c, &name).unwrap_or_else(|e| panic!("re-make {name}: {e}"));
+    let fresh = usage(&c);
+    assert!(
+        fresh < 0.05,
+        "re-made cgroup reads {fresh} s: the old cgroup's figures"
+    );
+    drop(again);
+}

@@ -45,7 +45,7 @@ fn labels_of(c: &CgroupCollector, container: &str) -> LabelMap {
                 .any(|(k, v)| k == "container_id" && v == container)
         })
         .unwrap_or_else(|| panic!("no series for container {container}"));
-    s.labels.iter().cloned().collect()
+    s.labels.to_vec().into_iter().collect()
 }
 
 fn names(l: &LabelMap) -> Vec<(&str, &str)> {

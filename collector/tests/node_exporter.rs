@@ -160,7 +160,7 @@ fn from_families(fams: &[Family]) -> BTreeMap<String, Seen> {
             Kind::Gauge => MetricType::Gauge,
         });
         for s in &f.samples {
-            let mut labels = s.labels.clone();
+            let mut labels = s.labels.to_vec();
             labels.sort();
             assert!(
                 seen.samples.insert(labels, s.value).is_none(),

@@ -98,12 +98,7 @@ fn encode_family(
     };
     let mut metric = encoder.encode_descriptor(name, &family.help, None, kind)?;
     for s in &family.samples {
-        let labels: Vec<(String, String)> = s
-            .labels
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .cloned()
-            .collect();
+        let labels: Vec<(&str, &str)> = s.labels.iter().filter(|(_, v)| !v.is_empty()).collect();
         let e = metric.encode_family(&labels)?;
         match kind {
             MetricType::Counter => ConstCounter::new(s.value).encode(e)?,

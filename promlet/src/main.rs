@@ -17,6 +17,7 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
     init_tracing();
+    raise_open_file_limit();
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
@@ -25,6 +26,18 @@ fn main() -> ExitCode {
             eprintln!("promlet: error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Raises the soft open-file limit to the hard one, as Go programs (Prometheus,
+/// node_exporter) do at start: the scrape pool's sockets and the cgroup files kept open
+/// between collections need more than the usual soft limit of 1024. Failure changes nothing.
+fn raise_open_file_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        let _ = setrlimit(Resource::Nofile, limit);
     }
 }
 

@@ -5,9 +5,12 @@
 use super::Cgroup;
 use super::kubepods::PodRef;
 use super::meta::PodMetadata;
-use crate::{Family, FamilySample, Kind};
+use std::sync::Arc;
 
-type Labels = Vec<(String, String)>;
+use crate::{Family, FamilySample, Kind, LabelPair, LabelStr, SampleLabels};
+
+/// One cgroup's labels, shared by all its samples.
+type Labels = Option<Arc<[LabelPair]>>;
 
 /// Families in a fixed order, addressed by index while filling.
 struct Out(Vec<Family>);
@@ -20,14 +23,8 @@ impl Out {
             .collect())
     }
 
-    fn push(&mut self, i: usize, base: &Labels, extra: &[(&str, &str)], value: f64) {
-        let mut labels = Vec::with_capacity(base.len() + extra.len());
-        labels.extend(base.iter().cloned());
-        labels.extend(
-            extra
-                .iter()
-                .map(|(n, v)| ((*n).to_string(), (*v).to_string())),
-        );
+    fn push(&mut self, i: usize, base: &Labels, own: &[LabelPair], value: f64) {
+        let labels = SampleLabels::new(base.clone(), own.to_vec());
         self.0[i].samples.push(FamilySample { labels, value });
     }
 
@@ -184,28 +181,32 @@ const CADVISOR: [(&str, &str, Kind); 23] = [
 /// The labels of one cgroup: cAdvisor's `id`, the kubelet-layout ones, and names when `meta`
 /// knows them (`namespace`, `pod`, `container`, `image`).
 fn base_labels(id: &str, pod: Option<&PodRef>, meta: &dyn PodMetadata) -> Labels {
-    let mut l: Labels = vec![("id".into(), id.into())];
-    let Some(p) = pod else { return l };
-    if let Some(pm) = meta.pod(&p.uid) {
-        l.push(("namespace".into(), pm.namespace));
-        l.push(("pod".into(), pm.name));
-    }
-    l.push(("pod_uid".into(), p.uid.clone()));
-    l.push(("qos".into(), p.qos.as_str().into()));
-    if let Some(c) = &p.container {
-        if let Some(cm) = meta.container(&p.uid, &c.id) {
-            l.push(("container".into(), cm.name));
-            if !cm.image.is_empty() {
-                l.push(("image".into(), cm.image));
+    let mut l: Vec<LabelPair> = vec![(ID, id.to_string().into())];
+    if let Some(p) = pod {
+        if let Some(pm) = meta.pod(&p.uid) {
+            l.push(("namespace".into(), pm.namespace.into()));
+            l.push(("pod".into(), pm.name.into()));
+        }
+        l.push(("pod_uid".into(), p.uid.clone().into()));
+        l.push(("qos".into(), p.qos.as_str().into()));
+        if let Some(c) = &p.container {
+            if let Some(cm) = meta.container(&p.uid, &c.id) {
+                l.push(("container".into(), cm.name.into()));
+                if !cm.image.is_empty() {
+                    l.push(("image".into(), cm.image.into()));
+                }
+            }
+            l.push(("container_id".into(), c.id.clone().into()));
+            if let Some(r) = c.runtime {
+                l.push(("runtime".into(), r.as_str().into()));
             }
         }
-        l.push(("container_id".into(), c.id.clone()));
-        if let Some(r) = c.runtime {
-            l.push(("runtime".into(), r.as_str().into()));
-        }
     }
-    l
+    Some(l.into())
 }
+
+const ID: LabelStr = LabelStr::Static("id");
+const DEVICE: LabelStr = LabelStr::Static("device");
 
 /// Appends cAdvisor-named families for every cgroup. `device` names a block device from its
 /// major and minor numbers (cAdvisor's `device` label, e.g. `/dev/sda`).
@@ -220,7 +221,8 @@ pub(crate) fn cadvisor(
         let base = base_labels(&cg.id, cg.pod.as_ref(), meta);
         let s = &cg.stats;
         if let Some(c) = &s.cpu {
-            o.push(CPU_USAGE, &base, &[("cpu", "total")], c.usage_seconds);
+            let total = [("cpu".into(), "total".into())];
+            o.push(CPU_USAGE, &base, &total, c.usage_seconds);
             o.push_opt(CPU_USER, &base, c.user_seconds);
             o.push_opt(CPU_SYSTEM, &base, c.system_seconds);
         }
@@ -246,18 +248,20 @@ pub(crate) fn cadvisor(
             o.push_opt(MEM_FAILCNT, &base, m.failcnt);
         }
         for d in &s.io {
-            let dev = device(d.major, d.minor);
-            let (maj, min) = (d.major.to_string(), d.minor.to_string());
-            o.push(FS_READ_BYTES, &base, &[("device", &dev)], d.read_bytes);
-            o.push(FS_WRITE_BYTES, &base, &[("device", &dev)], d.write_bytes);
-            o.push(FS_READS, &base, &[("device", &dev)], d.reads);
-            o.push(FS_WRITES, &base, &[("device", &dev)], d.writes);
+            let dev: LabelStr = device(d.major, d.minor).into();
+            let by_dev = [(DEVICE, dev.clone())];
+            o.push(FS_READ_BYTES, &base, &by_dev, d.read_bytes);
+            o.push(FS_WRITE_BYTES, &base, &by_dev, d.write_bytes);
+            o.push(FS_READS, &base, &by_dev, d.reads);
+            o.push(FS_WRITES, &base, &by_dev, d.writes);
+            let (maj, min): (LabelStr, LabelStr) =
+                (d.major.to_string().into(), d.minor.to_string().into());
             for (op, v) in [("Read", d.read_bytes), ("Write", d.write_bytes)] {
                 let l = [
-                    ("device", dev.as_str()),
-                    ("major", &maj),
-                    ("minor", &min),
-                    ("operation", op),
+                    (DEVICE, dev.clone()),
+                    ("major".into(), maj.clone()),
+                    ("minor".into(), min.clone()),
+                    ("operation".into(), op.into()),
                 ];
                 o.push(BLKIO, &base, &l, v);
             }
@@ -332,18 +336,22 @@ pub(crate) fn resource(cgroups: &[Cgroup], meta: &dyn PodMetadata, out: &mut Vec
     for cg in cgroups {
         let (cpu, mem) = (cg.stats.cpu.as_ref(), cg.stats.memory.as_ref());
         let (i_cpu, i_ws, i_swap, labels) = if cg.id == "/" {
-            (R_NODE_CPU, R_NODE_WS, None, Vec::new())
+            (R_NODE_CPU, R_NODE_WS, None, None)
         } else {
             let Some(p) = &cg.pod else { continue };
             let Some(pm) = meta.pod(&p.uid) else { continue };
-            let mut l: Labels = vec![("namespace".into(), pm.namespace), ("pod".into(), pm.name)];
+            let mut l: Vec<LabelPair> = vec![
+                ("namespace".into(), pm.namespace.into()),
+                ("pod".into(), pm.name.into()),
+            ];
             match &p.container {
-                None => (R_POD_CPU, R_POD_WS, Some(R_POD_SWAP), l),
+                None => (R_POD_CPU, R_POD_WS, Some(R_POD_SWAP), Some(l.into())),
                 Some(c) => {
                     let Some(cm) = meta.container(&p.uid, &c.id) else {
                         continue;
                     };
-                    l.insert(0, ("container".into(), cm.name));
+                    l.insert(0, ("container".into(), cm.name.into()));
+                    let l = Some(l.into());
                     (R_CONTAINER_CPU, R_CONTAINER_WS, Some(R_CONTAINER_SWAP), l)
                 }
             }

@@ -12,8 +12,10 @@ mod families;
 pub mod kubepods;
 mod layout;
 mod meta;
+mod open_files;
 mod read;
 mod stats;
+mod watch;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -39,6 +41,11 @@ pub struct Config {
     pub mount_prefix: PathBuf,
     /// `/sys/dev/block`, to name devices (`8:0` → `/dev/sda`); `None` labels them `8:0`.
     pub dev_block: Option<PathBuf>,
+    /// How many cgroup files to keep open between collections, so that reading one again is a
+    /// single `pread` (see [`CgroupCollector::with_open_files`]); `None`: the smaller of 4096
+    /// and half the soft `RLIMIT_NOFILE`. Each kept file holds about 4.4 KiB of kernel memory
+    /// (its seq_file buffer), charged to this process's cgroup.
+    pub max_open_files: Option<usize>,
 }
 
 impl Config {
@@ -49,6 +56,7 @@ impl Config {
             mountinfo: Some("/proc/self/mountinfo".into()),
             mount_prefix: "/sys/fs/cgroup".into(),
             dev_block: Some("/sys/dev/block".into()),
+            max_open_files: None,
         }
     }
 
@@ -59,6 +67,7 @@ impl Config {
             mountinfo: None,
             mount_prefix: "/sys/fs/cgroup".into(),
             dev_block: None,
+            max_open_files: None,
         }
     }
 }
@@ -85,7 +94,7 @@ pub struct Cgroup {
 
 /// The cgroups found by a walk, before their files are read (see [`CgroupCollector::list`]).
 #[derive(Debug, Clone, Default)]
-pub struct Listing(BTreeMap<String, u8>);
+pub struct Listing(Arc<BTreeMap<String, u8>>);
 
 impl Listing {
     /// The cgroup paths, sorted.
@@ -109,6 +118,9 @@ pub struct CgroupCollector {
     meta: Arc<dyn PodMetadata>,
     set: MetricSet,
     devices: Mutex<HashMap<(u32, u32), String>>,
+    reader: Mutex<read::Reader>,
+    /// The last walk's listing, reused while `watch` reports no change.
+    tree: Mutex<(watch::TreeWatch, Option<Listing>)>,
 }
 
 impl std::fmt::Debug for CgroupCollector {
@@ -138,11 +150,16 @@ impl CgroupCollector {
                 message: format!("no cgroup hierarchy under {}", config.root.display()),
             })?;
         Ok(CgroupCollector {
-            config,
             layout,
             meta: Arc::new(NoMetadata),
             set: MetricSet::Cadvisor,
             devices: Mutex::new(HashMap::new()),
+            reader: Mutex::new(match config.max_open_files {
+                Some(n) => read::Reader::with_open_budget(n),
+                None => read::Reader::default(),
+            }),
+            tree: Mutex::new((watch::TreeWatch::default(), None)),
+            config,
         })
     }
 
@@ -150,6 +167,19 @@ impl CgroupCollector {
     pub fn with_metadata(mut self, meta: Arc<dyn PodMetadata>) -> Self {
         self.meta = meta;
         self
+    }
+
+    /// Keeps at most `budget` cgroup files open between collections (0: none), so that each
+    /// later read of one is a single `pread` instead of `openat`, `read` and `close` (see
+    /// [`Config::max_open_files`] for the default and the kernel memory it costs).
+    pub fn with_open_files(mut self, budget: usize) -> Self {
+        self.reader = Mutex::new(read::Reader::with_open_budget(budget));
+        self
+    }
+
+    /// How many cgroup files are kept open now.
+    pub fn open_files(&self) -> usize {
+        self.reader.lock().map(|r| r.open_files()).unwrap_or(0)
     }
 
     /// Emits `set` instead.
@@ -164,16 +194,49 @@ impl CgroupCollector {
     }
 
     /// Walks the hierarchies (first half of a collection); vanished directories are counted.
+    /// The last walk's listing is reused while inotify reports no directory made, removed or
+    /// renamed anywhere in the tree since.
     pub fn list(&self, stats: &mut CollectStats) -> Listing {
-        Listing(read::walk(&self.layout, &mut stats.skipped))
+        let mut tree = self
+            .tree
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (watch, last) = &mut *tree;
+        if !watch.changed()
+            && let Some(listing) = last
+        {
+            return listing.clone();
+        }
+        let listing = Listing(Arc::new(read::walk(
+            &self.layout,
+            &mut stats.skipped,
+            watch,
+        )));
+        *last = Some(listing.clone());
+        listing
+    }
+
+    /// Walks the tree on every collection instead of reusing a listing until inotify reports
+    /// a change (for file systems without inotify events).
+    pub fn without_watch(self) -> Self {
+        *self
+            .tree
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            (watch::TreeWatch::disabled(), None);
+        self
     }
 
     /// Reads the listed cgroups (second half); one that vanished since the listing is skipped
     /// and counted.
     pub fn read(&self, listing: &Listing, stats: &mut CollectStats) -> Vec<Cgroup> {
-        let mut reader = read::Reader::default();
+        let mut reader = self
+            .reader
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        reader.begin();
         let mut out = Vec::with_capacity(listing.len());
-        for (id, mask) in &listing.0 {
+        for (id, mask) in listing.0.iter() {
             match reader.cgroup(&self.layout, id, *mask) {
                 Ok(st) => out.push(Cgroup {
                     pod: kubepods::parse(id),
@@ -183,6 +246,7 @@ impl CgroupCollector {
                 Err(read::Vanished) => stats.skipped += 1,
             }
         }
+        reader.end();
         out
     }
 

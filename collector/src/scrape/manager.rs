@@ -443,7 +443,7 @@ fn family_points(families: &[Family], labels: &LabelMap) -> Vec<scraper::Point> 
     let mut out = Vec::new();
     for f in families {
         for s in &f.samples {
-            let mut lb: LabelMap = s.labels.iter().cloned().collect();
+            let mut lb: LabelMap = s.labels.to_vec().into_iter().collect();
             for (n, v) in labels {
                 lb.entry(n.clone()).or_insert_with(|| v.clone());
             }

@@ -70,7 +70,13 @@ fn lean_allocator() -> Result<()> {
 /// The readers of this node: procfs (node_exporter's families) and cgroups (cAdvisor's),
 /// the cgroups named through `meta`.
 fn local_sources(args: &AgentArgs, meta: Arc<dyn PodMetadata>) -> Vec<Arc<dyn Collect>> {
-    super::local::host_sources(&args.procfs, &args.sysfs, &args.rootfs, meta)
+    super::local::host_sources(
+        &args.procfs,
+        &args.sysfs,
+        &args.rootfs,
+        meta,
+        args.cgroup_open_files,
+    )
 }
 
 /// `--node-name`, else `NODE_NAME` (the downward API in the DaemonSet), else the host name.

@@ -10,12 +10,13 @@ use collector::node::{NodeCollector, NodeConfig};
 /// The node and cgroup readers over procfs at `procfs`, sysfs at `sysfs` and the root file
 /// system at `rootfs`; `meta` names the pods and containers of kubelet cgroups. A reader that
 /// cannot start (no cgroup file system, a bad pattern) is logged and left out; the others
-/// still run.
+/// still run. `cgroup_open_files` caps the cgroup files kept open (`None`: the default).
 pub(crate) fn host_sources(
     procfs: &Path,
     sysfs: &Path,
     rootfs: &Path,
     meta: Arc<dyn PodMetadata>,
+    cgroup_open_files: Option<usize>,
 ) -> Vec<Arc<dyn Collect>> {
     let mut out: Vec<Arc<dyn Collect>> = Vec::new();
     let node = NodeConfig {
@@ -31,6 +32,7 @@ pub(crate) fn host_sources(
     let cgroup = CgroupConfig {
         root: sysfs.join("fs/cgroup"),
         mountinfo: Some(procfs.join("self/mountinfo")),
+        max_open_files: cgroup_open_files,
         ..CgroupConfig::host()
     };
     match CgroupCollector::new(cgroup) {

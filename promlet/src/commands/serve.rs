@@ -89,6 +89,7 @@ fn local_sources(collect_host: bool) -> Vec<Arc<dyn collector::Collect>> {
         std::path::Path::new("/sys"),
         std::path::Path::new("/"),
         Arc::new(collector::cgroup::NoMetadata),
+        None,
     )
 }
 
