@@ -6,60 +6,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
-use std::net::TcpListener;
+mod support;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use collector::exposition::{Entry, Format, Parser};
+use support::{Guard, free_port, get, query, wait_for};
 
 const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
 
-/// Kills and reaps the child on every path out of the test.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn get(url: &str) -> Option<String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(5)))
-        .build()
-        .new_agent();
-    let mut resp = agent.get(url).call().ok()?;
-    resp.body_mut()
-        .with_config()
-        .limit(64 << 20)
-        .read_to_string()
-        .ok()
-}
-
-/// Polls `probe` until it gives a value, failing after `limit`.
-fn wait_for<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = probe() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-type Series = BTreeMap<BTreeMap<String, String>, f64>;
+type Series = support::Series;
 
 /// The samples of `name` in a direct scrape.
 fn direct(body: &str, name: &str) -> Series {
@@ -77,32 +35,6 @@ fn direct(body: &str, name: &str) -> Series {
         }
     }
     out
-}
-
-/// An instant query's vector as labels (without `__name__`) to value.
-fn query(base: &str, expr: &str) -> Option<Series> {
-    let url = format!("{base}/api/v1/query?query={}", encode(expr));
-    let json: serde_json::Value = serde_json::from_str(&get(&url)?).ok()?;
-    let mut out = Series::new();
-    for r in json["data"]["result"].as_array()? {
-        let labels = r["metric"]
-            .as_object()?
-            .iter()
-            .filter(|(n, _)| n.as_str() != "__name__")
-            .map(|(n, v)| (n.clone(), v.as_str().unwrap_or_default().to_string()))
-            .collect();
-        out.insert(labels, r["value"][1].as_str()?.parse().ok()?);
-    }
-    Some(out)
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => char::from(b).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn start_promlet(dir: &Path, listen: &str, target: &str) -> Guard {

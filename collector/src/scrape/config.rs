@@ -136,6 +136,8 @@ pub struct ScrapeConfig {
     pub bearer_token: Option<String>,
     /// A file holding a bearer token.
     pub bearer_token_file: Option<String>,
+    /// TLS settings for `https` targets.
+    pub tls_config: Option<TlsConfig>,
     /// Fixed targets.
     #[serde(default)]
     pub static_configs: Vec<StaticConfig>,
@@ -173,6 +175,21 @@ pub struct Authorization {
     pub credentials: Option<String>,
     /// A file holding the credentials (read at every scrape).
     pub credentials_file: Option<String>,
+}
+
+/// `tls_config:` (Prometheus's names; files are read when a target's scrape loop starts).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM CA certificates that sign the target's certificate (the system's roots when absent).
+    pub ca_file: Option<String>,
+    /// A PEM client certificate (chain), with `key_file`.
+    pub cert_file: Option<String>,
+    /// The PEM private key of `cert_file`.
+    pub key_file: Option<String>,
+    /// Accept any server certificate (no verification at all).
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
 }
 
 /// `static_configs:` entry.
@@ -365,6 +382,7 @@ fn job(
     }
     let metrics_path = sc.metrics_path.clone().unwrap_or_else(|| "/metrics".into());
     check_auth(&sc).map_err(at)?;
+    check_tls(sc.tls_config.as_ref()).map_err(at)?;
     // Messages that start with a nested key join it with a dot.
     let at_key = |m: String| ConfigError(format!("scrape_configs[{i}].{m}"));
     check_static(&sc).map_err(at_key)?;
@@ -394,6 +412,19 @@ fn compile(rules: &[RelabelConfig], key: &str) -> Result<Vec<Rule>, String> {
 
 /// Prometheus: "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be
 /// configured", and the same for `authorization`.
+/// A client certificate needs its key and the other way round, as in Prometheus.
+fn check_tls(tls: Option<&TlsConfig>) -> Result<(), String> {
+    match tls.map(|t| (t.cert_file.is_some(), t.key_file.is_some())) {
+        Some((true, false)) => Err(
+            "tls_config: exactly one of key or key_file must be configured when a client certificate is configured".into(),
+        ),
+        Some((false, true)) => Err(
+            "tls_config: exactly one of cert or cert_file must be configured when a client key is configured".into(),
+        ),
+        _ => Ok(()),
+    }
+}
+
 fn check_auth(sc: &ScrapeConfig) -> Result<(), String> {
     let bearer = sc.bearer_token.is_some() || sc.bearer_token_file.is_some();
     if sc.bearer_token.is_some() && sc.bearer_token_file.is_some() {

@@ -1,11 +1,15 @@
-//! One HTTP GET of a target, as Prometheus's `targetScraper.scrape` sends it: the same
-//! `Accept` header, the timeout header, authentication, and a non-200 status as an error.
+//! One HTTP(S) GET of a target, as Prometheus's `targetScraper.scrape` sends it: the same
+//! `Accept` header, the timeout header, authentication, `tls_config`, and a non-200 status as
+//! an error.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsProvider, parse_pem};
 
 use crate::exposition::Format;
 
-use super::config::ScrapeConfig;
+use super::config::{ScrapeConfig, TlsConfig};
 
 /// Prometheus 2.42's `Accept` header: OpenMetrics preferred, text 0.0.4 accepted.
 pub const ACCEPT_HEADER: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
@@ -22,55 +26,115 @@ pub(crate) struct Body {
     pub(crate) format: Format,
 }
 
-/// Fetches `url` within `timeout`.
-///
-/// # Errors
-/// A message as Prometheus's `lastError` would read: connection failures, timeouts,
-/// `server returned HTTP status 500 Internal Server Error`, an unreadable body.
-pub(crate) fn fetch(url: &str, timeout: Duration, sc: &ScrapeConfig) -> Result<Body, String> {
-    if url.starts_with("https://") {
-        return Err("https targets are not supported by this build (no TLS)".into());
+/// An HTTP(S) client for one scrape loop: the timeout and TLS settings of its job, with
+/// connections kept alive between scrapes.
+#[derive(Debug, Clone)]
+pub(crate) struct Client {
+    agent: ureq::Agent,
+    timeout: Duration,
+}
+
+impl Client {
+    /// A client scraping within `timeout`, with `sc.tls_config` for `https` targets (the
+    /// system's roots when it names no CA).
+    ///
+    /// # Errors
+    /// A `tls_config` file that cannot be read or holds no usable PEM, naming the file.
+    pub(crate) fn new(timeout: Duration, sc: &ScrapeConfig) -> Result<Client, String> {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .user_agent(concat!("promlet/", env!("CARGO_PKG_VERSION")))
+            .tls_config(tls(sc.tls_config.as_ref())?)
+            .build()
+            .new_agent();
+        Ok(Client { agent, timeout })
     }
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(timeout))
-        .user_agent(concat!("promlet/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .new_agent();
-    let mut req = agent.get(url).header("Accept", ACCEPT_HEADER).header(
-        "X-Prometheus-Scrape-Timeout-Seconds",
-        &format!("{}", timeout.as_secs_f64()),
-    );
-    if let Some(auth) = authorization(sc)? {
-        req = req.header("Authorization", &auth);
+
+    /// Fetches `url`.
+    ///
+    /// # Errors
+    /// A message as Prometheus's `lastError` would read: connection failures (certificate
+    /// errors included), timeouts, `server returned HTTP status 500 Internal Server Error`,
+    /// an unreadable body.
+    pub(crate) fn fetch(&self, url: &str, sc: &ScrapeConfig) -> Result<Body, String> {
+        let mut req = self.agent.get(url).header("Accept", ACCEPT_HEADER).header(
+            "X-Prometheus-Scrape-Timeout-Seconds",
+            &format!("{}", self.timeout.as_secs_f64()),
+        );
+        if let Some(auth) = authorization(sc)? {
+            req = req.header("Authorization", &auth);
+        }
+        let mut resp = req.call().map_err(|e| format!("Get {url:?}: {e}"))?;
+        let status = resp.status();
+        if status != 200 {
+            return Err(format!(
+                "server returned HTTP status {} {}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            ));
+        }
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let format = if content_type.starts_with("application/openmetrics-text") {
+            Format::OpenMetrics
+        } else {
+            Format::PrometheusText
+        };
+        let text = resp
+            .body_mut()
+            .with_config()
+            .limit(BODY_LIMIT)
+            .read_to_string()
+            .map_err(|e| format!("reading the body of {url}: {e}"))?;
+        Ok(Body { text, format })
     }
-    let mut resp = req.call().map_err(|e| format!("Get {url:?}: {e}"))?;
-    let status = resp.status();
-    if status != 200 {
-        return Err(format!(
-            "server returned HTTP status {} {}",
-            status.as_u16(),
-            status.canonical_reason().unwrap_or("")
-        ));
+}
+
+/// rustls with the ring provider (the one the Kubernetes client uses too), roots from
+/// `ca_file` or the system, an optional client certificate.
+fn tls(cfg: Option<&TlsConfig>) -> Result<ureq::tls::TlsConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut b = ureq::tls::TlsConfig::builder()
+        .provider(TlsProvider::Rustls)
+        .unversioned_rustls_crypto_provider(provider)
+        .root_certs(RootCerts::PlatformVerifier);
+    let Some(cfg) = cfg else { return Ok(b.build()) };
+    b = b.disable_verification(cfg.insecure_skip_verify);
+    if let Some(ca) = &cfg.ca_file {
+        b = b.root_certs(RootCerts::new_with_certs(&certificates(ca)?));
     }
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let format = if content_type.starts_with("application/openmetrics-text") {
-        Format::OpenMetrics
-    } else {
-        Format::PrometheusText
-    };
-    let text = resp
-        .body_mut()
-        .with_config()
-        .limit(BODY_LIMIT)
-        .read_to_string()
-        .map_err(|e| format!("reading the body of {url}: {e}"))?;
-    Ok(Body { text, format })
+    if let (Some(cert), Some(key)) = (&cfg.cert_file, &cfg.key_file) {
+        let chain = certificates(cert)?;
+        let pem = read_file(key, "key_file")?;
+        let key =
+            PrivateKey::from_pem(&pem).map_err(|e| format!("tls_config.key_file {key}: {e}"))?;
+        b = b.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
+    }
+    Ok(b.build())
+}
+
+/// Every certificate in the PEM file at `path`; at least one.
+fn certificates(path: &str) -> Result<Vec<Certificate<'static>>, String> {
+    let pem = read_file(path, "certificate")?;
+    let certs: Vec<Certificate<'static>> = parse_pem(&pem)
+        .filter_map(|item| match item {
+            Ok(PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect();
+    if certs.is_empty() {
+        return Err(format!("tls_config: {path} holds no PEM certificate"));
+    }
+    Ok(certs)
+}
+
+fn read_file(path: &str, what: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("tls_config: reading {what} {path}: {e}"))
 }
 
 /// The `Authorization` header value the config asks for, reading files each time.

@@ -269,6 +269,7 @@ impl Targets {
         let (tx, rx) = watch::channel(None);
         let spec = LoopSpec {
             url,
+            client: http::Client::new(job.timeout.0, &job.config),
             config: job.config.clone(),
             labeling: SeriesLabeling {
                 target: info.labels.clone(),
@@ -277,7 +278,6 @@ impl Targets {
                 metric_relabel: job.metric_relabel.clone(),
             },
             interval: job.interval.0,
-            timeout: job.timeout.0,
             offset: offset(&info.job, &info.url, job.interval.0),
             health: health.clone(),
         };
@@ -315,9 +315,10 @@ fn first_delay(now_ms: Timestamp, interval: Duration, offset: Duration) -> Durat
 struct LoopSpec {
     url: String,
     config: super::config::ScrapeConfig,
+    /// The loop's HTTP client, or why it could not be made (every scrape fails with it).
+    client: Result<http::Client, String>,
     labeling: SeriesLabeling,
     interval: Duration,
-    timeout: Duration,
     offset: Duration,
     health: Arc<RwLock<Health>>,
 }
@@ -370,7 +371,11 @@ async fn target_loop(env: Env, spec: LoopSpec, mut stop: watch::Receiver<Option<
 fn scrape_once(env: &Env, spec: &LoopSpec, mut state: LoopState) -> LoopState {
     let start = (env.clock)();
     let began = Instant::now();
-    let body = http::fetch(&spec.url, spec.timeout, &spec.config)
+    let body = spec
+        .client
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|c| c.fetch(&spec.url, &spec.config))
         .and_then(|b| scraper::parse_body(&b.text, b.format, &spec.labeling));
     let duration = began.elapsed().as_secs_f64();
     let target = &spec.labeling.target;

@@ -1,0 +1,227 @@
+//! `https` targets with `tls_config`: two real `prometheus-node-exporter`s serving TLS through
+//! their web config (one also requiring a client certificate), certificates made with the
+//! `openssl` command, scraped by `promlet serve`:
+//!
+//! - the CA in `ca_file`: up, and the exporter's series stored;
+//! - no `tls_config` (the system's roots, which do not hold the test CA): down, with a
+//!   certificate error as `lastError`;
+//! - `insecure_skip_verify`: up;
+//! - a client certificate (`cert_file`, `key_file`) where one is required: up; without it: down.
+//!
+//! A client certificate without its key is a config error naming `tls_config`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use support::{Guard, free_port, get, query, wait_for};
+
+const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl runs (scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, in `dir`.
+fn make_certificates(dir: &Path) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509", "-days", "2", "-subj", "/CN=promlet test CA"];
+    ca.extend(ec);
+    ca.extend(["-keyout", "ca.key", "-out", "ca.crt"]);
+    openssl(dir, &ca);
+    std::fs::write(dir.join("server.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    for who in ["server", "client"] {
+        let (key, csr, crt, ext) = (
+            format!("{who}.key"),
+            format!("{who}.csr"),
+            format!("{who}.crt"),
+            format!("{who}.ext"),
+        );
+        let subject = format!("/CN={who}");
+        let mut req = vec!["req", "-subj", &subject];
+        req.extend(ec);
+        req.extend(["-keyout", &key, "-out", &csr]);
+        openssl(dir, &req);
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                &ext,
+                "-out",
+                &crt,
+            ],
+        );
+    }
+}
+
+/// A node exporter serving TLS on a free port; `client_ca` makes it require a client
+/// certificate signed by that CA.
+fn start_exporter(dir: &Path, name: &str, require_client_cert: bool) -> (Guard, String) {
+    let mut web = format!(
+        "tls_server_config:\n  cert_file: {0}/server.crt\n  key_file: {0}/server.key\n",
+        dir.display()
+    );
+    if require_client_cert {
+        web += &format!(
+            "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: {}/ca.crt\n",
+            dir.display()
+        );
+    }
+    let web_file = dir.join(format!("{name}.yml"));
+    std::fs::write(&web_file, web).unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let child = Command::new(NODE_EXPORTER)
+        .arg(format!("--web.listen-address={addr}"))
+        .arg(format!("--web.config.file={}", web_file.display()))
+        .args(["--collector.disable-defaults", "--collector.loadavg"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("node exporter starts");
+    (Guard(child), addr)
+}
+
+fn job(name: &str, target: &str, tls: &str) -> String {
+    format!(
+        "  - job_name: {name}\n    scheme: https\n{tls}    static_configs:\n      - targets: ['{target}']\n"
+    )
+}
+
+fn serve(dir: &Path, config: &str, listen: &str) -> Command {
+    let file = dir.join("prometheus.yml");
+    std::fs::write(&file, config).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_promlet"));
+    cmd.args([
+        "serve",
+        "--collect-host=false",
+        "--listen",
+        listen,
+        "--data",
+    ])
+    .arg(dir.join("data"))
+    .arg("--config.file")
+    .arg(&file)
+    .env("PROMLET_LOG", "warn");
+    cmd
+}
+
+/// Each job's (health, lastError) once every target has been scraped.
+fn health(base: &str, jobs: usize) -> Option<Vec<(String, String, String)>> {
+    let body = get(&format!("{base}/api/v1/targets"))?;
+    let json: serde_json::Value = serde_json::from_str(&body).ok()?;
+    let targets = json["data"]["activeTargets"].as_array()?;
+    let out: Vec<(String, String, String)> = targets
+        .iter()
+        .map(|t| {
+            let s = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+            (s(&t["labels"]["job"]), s(&t["health"]), s(&t["lastError"]))
+        })
+        .collect();
+    (out.len() == jobs && out.iter().all(|(_, h, _)| h != "unknown")).then_some(out)
+}
+
+#[test]
+fn https_targets_follow_tls_config() {
+    assert!(
+        Path::new(NODE_EXPORTER).exists(),
+        "{NODE_EXPORTER} is missing: scripts/test.sh installs Debian's prometheus-node-exporter"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    make_certificates(d);
+    let (_plain, server) = start_exporter(d, "server_only", false);
+    let (_mtls, mtls) = start_exporter(d, "mutual", true);
+    let ca = format!("    tls_config:\n      ca_file: {}/ca.crt\n", d.display());
+    let client = format!(
+        "    tls_config:\n      ca_file: {0}/ca.crt\n      cert_file: {0}/client.crt\n      key_file: {0}/client.key\n",
+        d.display()
+    );
+    let skip = "    tls_config:\n      insecure_skip_verify: true\n";
+    let config = String::from("global:\n  scrape_interval: 1s\nscrape_configs:\n")
+        + &job("ca_file", &server, &ca)
+        + &job("system_roots", &server, "")
+        + &job("skip_verify", &server, skip)
+        + &job("client_cert", &mtls, &client)
+        + &job("no_client_cert", &mtls, &ca);
+    let listen = format!("127.0.0.1:{}", free_port());
+    let _promlet = Guard(serve(d, &config, &listen).spawn().expect("promlet starts"));
+    let base = format!("http://{listen}");
+
+    let targets = wait_for("every target scraped", Duration::from_secs(60), || {
+        health(&base, 5)
+    });
+    let of = |job: &str| {
+        let t = targets.iter().find(|(j, _, _)| j == job);
+        t.cloned()
+            .unwrap_or_else(|| panic!("no target of {job}: {targets:?}"))
+    };
+    for up in ["ca_file", "skip_verify", "client_cert"] {
+        let (_, health, error) = of(up);
+        assert_eq!(health, "up", "{up}: {error}");
+    }
+    for down in ["system_roots", "no_client_cert"] {
+        let (_, health, error) = of(down);
+        assert_eq!(health, "down", "{down} must fail");
+        assert!(!error.is_empty(), "{down} names its error");
+    }
+    let (_, _, roots_error) = of("system_roots");
+    assert!(
+        roots_error.to_lowercase().contains("certificate") || roots_error.contains("UnknownIssuer"),
+        "an unknown CA is a certificate error: {roots_error}"
+    );
+    let loads = wait_for("the exporter's series", Duration::from_secs(30), || {
+        query(&base, "node_load1{job=\"ca_file\"}").filter(|s| !s.is_empty())
+    });
+    assert_eq!(loads.len(), 1, "{loads:?}");
+}
+
+#[test]
+fn a_client_certificate_without_its_key_is_a_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "scrape_configs:\n  - job_name: x\n    scheme: https\n    tls_config:\n      cert_file: /nonexistent.crt\n    static_configs:\n      - targets: ['127.0.0.1:1']\n";
+    let listen = format!("127.0.0.1:{}", free_port());
+    let out = serve(dir.path(), config, &listen)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("promlet runs");
+    assert!(
+        !out.status.success(),
+        "promlet serve must refuse the config"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("scrape_configs[0]") && stderr.contains("tls_config"),
+        "the error names the key: {stderr}"
+    );
+}
