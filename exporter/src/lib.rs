@@ -4,6 +4,7 @@
 
 pub mod api;
 mod families;
+pub mod k8s;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -69,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/-/ready", get(ready))
         .route("/metrics", get(metrics))
         .nest("/api/v1", api::routes(state.clone()))
+        .merge(k8s::routes())
         .with_state(state)
 }
 

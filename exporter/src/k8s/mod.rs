@@ -1,0 +1,346 @@
+//! The Kubernetes resource metrics API (`metrics.k8s.io` `v1` and `v1beta1`), computed from the
+//! stored series ([`usage`]), with the discovery documents and the core `nodes` (capacity) that
+//! `kubectl top` reads when it is pointed at promlet with `--server`.
+//!
+//! Lists and single objects of nodes and pods, all namespaces or one, with `labelSelector` and
+//! `fieldSelector` (`metadata.name`, and `metadata.namespace` for pods); errors are Kubernetes
+//! `Status` objects (400 for a malformed selector, 404 for an unknown object). Everything is
+//! JSON; kubectl accepts JSON although it asks for protobuf first.
+
+pub mod format;
+pub mod objects;
+pub mod selector;
+pub mod usage;
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use objects::{GROUP, VERSIONS};
+use selector::{FieldSelector, LabelSelector, parse_field_selector, parse_label_selector};
+use usage::Snapshot;
+
+/// The routes of this API, to merge into the server's router.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api",
+            get(|h: HeaderMap| async move { ok(objects::api_versions(&host(&h))) }),
+        )
+        .route(
+            "/api/v1",
+            get(|| async { ok(objects::core_resource_list()) }),
+        )
+        .route("/api/v1/nodes", get(core_nodes))
+        .route("/api/v1/nodes/{name}", get(core_node))
+        .route("/api/v1/pods", get(core_pods))
+        .route("/api/v1/namespaces/{ns}/pods", get(core_pods))
+        .route("/apis", get(|| async { ok(objects::api_group_list()) }))
+        .route(
+            "/apis/metrics.k8s.io",
+            get(|| async { ok(objects::api_group()) }),
+        )
+        .route("/apis/metrics.k8s.io/{version}", get(resource_list))
+        .route("/apis/metrics.k8s.io/{version}/nodes", get(node_list))
+        .route("/apis/metrics.k8s.io/{version}/nodes/{name}", get(node_get))
+        .route("/apis/metrics.k8s.io/{version}/pods", get(pod_list_all))
+        .route(
+            "/apis/metrics.k8s.io/{version}/namespaces/{ns}/pods",
+            get(pod_list_ns),
+        )
+        .route(
+            "/apis/metrics.k8s.io/{version}/namespaces/{ns}/pods/{name}",
+            get(pod_get),
+        )
+}
+
+fn host(h: &HeaderMap) -> String {
+    h.get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_string()
+}
+
+fn ok(v: Value) -> Response {
+    respond(StatusCode::OK, &v)
+}
+
+fn respond(code: StatusCode, v: &Value) -> Response {
+    let body = serde_json::to_string(v).unwrap_or_default();
+    (code, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A Kubernetes `Status` failure, answered with its code.
+#[derive(Debug)]
+struct Failure {
+    code: StatusCode,
+    reason: &'static str,
+    message: String,
+    details: Option<Value>,
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let body = objects::status(self.code.as_u16(), self.reason, &self.message, self.details);
+        respond(self.code, &body)
+    }
+}
+
+fn failure(
+    code: StatusCode,
+    reason: &'static str,
+    message: String,
+    details: Option<Value>,
+) -> Failure {
+    Failure {
+        code,
+        reason,
+        message,
+        details,
+    }
+}
+
+fn not_found(kind: &str, name: &str) -> Failure {
+    let resource = if kind == "nodes" {
+        "nodemetrics"
+    } else {
+        "podmetrics"
+    };
+    let message = format!("{resource}.{GROUP} \"{name}\" not found");
+    let details = json!({"name": name, "group": GROUP, "kind": kind});
+    failure(StatusCode::NOT_FOUND, "NotFound", message, Some(details))
+}
+
+fn bad_request(message: String) -> Failure {
+    failure(StatusCode::BAD_REQUEST, "BadRequest", message, None)
+}
+
+fn internal(message: String) -> Failure {
+    failure(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalError",
+        message,
+        None,
+    )
+}
+
+/// The usage at "now", read off the async runtime.
+async fn read(state: &AppState) -> Result<(Snapshot, i64), Failure> {
+    let (storage, now) = (state.storage.clone(), (state.clock)());
+    let result = tokio::task::spawn_blocking(move || usage::snapshot(&*storage, now)).await;
+    match result {
+        Ok(Ok(s)) => Ok((s, now)),
+        Ok(Err(e)) => Err(internal(e.to_string())),
+        Err(e) => Err(internal(e.to_string())),
+    }
+}
+
+/// `labelSelector` and `fieldSelector` of a request; the fields a resource may select on.
+struct Selectors {
+    labels: LabelSelector,
+    fields: FieldSelector,
+}
+
+fn selectors(query: Option<&str>, fields: &[&str]) -> Result<Selectors, Failure> {
+    let pairs: BTreeMap<String, String> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
+    let get = |k: &str| pairs.get(k).map(String::as_str).unwrap_or("");
+    let labels =
+        parse_label_selector(get("labelSelector")).map_err(|e| bad_request(e.to_string()))?;
+    let fields = parse_field_selector(get("fieldSelector"), fields)
+        .map_err(|e| bad_request(e.to_string()))?;
+    Ok(Selectors { labels, fields })
+}
+
+fn version_ok(version: &str) -> Result<(), Failure> {
+    if VERSIONS.contains(&version) {
+        Ok(())
+    } else {
+        let message =
+            format!("the server could not find the requested resource (version {version:?})");
+        Err(failure(StatusCode::NOT_FOUND, "NotFound", message, None))
+    }
+}
+
+async fn resource_list(Path(version): Path<String>) -> Response {
+    match version_ok(&version) {
+        Ok(()) => ok(objects::api_resource_list(&version)),
+        Err(f) => f.into_response(),
+    }
+}
+
+const NODE_FIELDS: [&str; 1] = ["metadata.name"];
+const POD_FIELDS: [&str; 2] = ["metadata.name", "metadata.namespace"];
+
+fn api_version(version: &str) -> String {
+    format!("{GROUP}/{version}")
+}
+
+async fn node_list(
+    State(state): State<AppState>,
+    Path(version): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let run = async {
+        version_ok(&version)?;
+        let sel = selectors(q.as_deref(), &NODE_FIELDS)?;
+        let (snap, now) = read(&state).await?;
+        let items = snap
+            .nodes
+            .iter()
+            .filter(|n| sel.labels.matches(&objects::node_labels(&n.name)))
+            .filter(|n| {
+                sel.fields
+                    .matches(|f| (f == "metadata.name").then_some(n.name.as_str()))
+            })
+            .map(|n| objects::node_metrics(n, now))
+            .collect();
+        Ok(ok(objects::list(
+            "NodeMetricsList",
+            &api_version(&version),
+            items,
+        )))
+    };
+    run.await.unwrap_or_else(|f: Failure| f.into_response())
+}
+
+async fn node_get(
+    State(state): State<AppState>,
+    Path((version, name)): Path<(String, String)>,
+) -> Response {
+    let run = async {
+        version_ok(&version)?;
+        let (snap, now) = read(&state).await?;
+        let node = snap.nodes.iter().find(|n| n.name == name);
+        let node = node.ok_or_else(|| not_found("nodes", &name))?;
+        let item = objects::node_metrics(node, now);
+        Ok(ok(objects::with_kind(
+            "NodeMetrics",
+            &api_version(&version),
+            item,
+        )))
+    };
+    run.await.unwrap_or_else(|f: Failure| f.into_response())
+}
+
+async fn pod_list_all(
+    State(state): State<AppState>,
+    Path(version): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    pod_list(state, version, None, q).await
+}
+
+async fn pod_list_ns(
+    State(state): State<AppState>,
+    Path((version, ns)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    pod_list(state, version, Some(ns), q).await
+}
+
+async fn pod_list(
+    state: AppState,
+    version: String,
+    ns: Option<String>,
+    q: Option<String>,
+) -> Response {
+    let run = async {
+        version_ok(&version)?;
+        let sel = selectors(q.as_deref(), &POD_FIELDS)?;
+        let (snap, now) = read(&state).await?;
+        let no_labels = BTreeMap::new();
+        let items = snap
+            .pods
+            .iter()
+            .filter(|p| ns.as_ref().is_none_or(|ns| &p.namespace == ns))
+            .filter(|_| sel.labels.matches(&no_labels))
+            .filter(|p| {
+                sel.fields.matches(|f| match f {
+                    "metadata.name" => Some(p.name.as_str()),
+                    "metadata.namespace" => Some(p.namespace.as_str()),
+                    _ => None,
+                })
+            })
+            .map(|p| objects::pod_metrics(p, now))
+            .collect();
+        Ok(ok(objects::list(
+            "PodMetricsList",
+            &api_version(&version),
+            items,
+        )))
+    };
+    run.await.unwrap_or_else(|f: Failure| f.into_response())
+}
+
+async fn pod_get(
+    State(state): State<AppState>,
+    Path((version, ns, name)): Path<(String, String, String)>,
+) -> Response {
+    let run = async {
+        version_ok(&version)?;
+        let (snap, now) = read(&state).await?;
+        let pod = snap
+            .pods
+            .iter()
+            .find(|p| p.namespace == ns && p.name == name);
+        let pod = pod.ok_or_else(|| not_found("pods", &format!("{ns}/{name}")))?;
+        let item = objects::pod_metrics(pod, now);
+        Ok(ok(objects::with_kind(
+            "PodMetrics",
+            &api_version(&version),
+            item,
+        )))
+    };
+    run.await.unwrap_or_else(|f: Failure| f.into_response())
+}
+
+async fn core_nodes(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let run = async {
+        let sel = selectors(q.as_deref(), &NODE_FIELDS)?;
+        let (snap, _) = read(&state).await?;
+        let items = snap
+            .nodes
+            .iter()
+            .filter(|n| sel.labels.matches(&objects::node_labels(&n.name)))
+            .filter(|n| {
+                sel.fields
+                    .matches(|f| (f == "metadata.name").then_some(n.name.as_str()))
+            })
+            .map(objects::node_object)
+            .collect();
+        Ok(ok(objects::list("NodeList", "v1", items)))
+    };
+    run.await.unwrap_or_else(|f: Failure| f.into_response())
+}
+
+async fn core_node(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+    let run = async {
+        let (snap, _) = read(&state).await?;
+        let node = snap.nodes.iter().find(|n| n.name == name);
+        let node = node.ok_or_else(|| {
+            let details = json!({"name": name, "kind": "nodes"});
+            let message = format!("nodes \"{name}\" not found");
+            failure(StatusCode::NOT_FOUND, "NotFound", message, Some(details))
+        })?;
+        Ok(ok(objects::with_kind(
+            "Node",
+            "v1",
+            objects::node_object(node),
+        )))
+    };
+    run.await.unwrap_or_else(|f: Failure| f.into_response())
+}
+
+/// Pod objects are not served (no Kubernetes API behind this server): an empty list, which
+/// `kubectl top pod` reads as "No resources found" when no pod has metrics.
+async fn core_pods() -> Response {
+    ok(objects::list("PodList", "v1", Vec::new()))
+}

@@ -1,0 +1,162 @@
+//! The JSON objects of the resource metrics API and the discovery documents, in the shapes
+//! metrics-server and kube-apiserver send (`../shared/reference/k8s/01-metrics-api-and-kubectl-top.md`).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::format::{cpu_quantity, go_duration, memory_quantity, rfc3339_seconds};
+use super::usage::{NodeUsage, PodUsage, Usage};
+
+/// The group this API serves.
+pub const GROUP: &str = "metrics.k8s.io";
+/// Served versions, preferred first (kubectl ≥ 1.37 prefers `v1`; 1.32 asks for `v1beta1`).
+pub const VERSIONS: [&str; 2] = ["v1", "v1beta1"];
+
+/// `{"cpu": ..., "memory": ...}`.
+fn usage_json(u: &Usage) -> Value {
+    json!({"cpu": cpu_quantity(u.cpu_nanocores), "memory": memory_quantity(u.memory_bytes)})
+}
+
+fn metadata(
+    name: &str,
+    namespace: Option<&str>,
+    labels: &BTreeMap<String, String>,
+    now_ms: i64,
+) -> Value {
+    let mut m = json!({"name": name, "creationTimestamp": rfc3339_seconds(now_ms)});
+    if let Some(ns) = namespace {
+        m["namespace"] = json!(ns);
+    }
+    if !labels.is_empty() {
+        m["labels"] = json!(labels);
+    }
+    m
+}
+
+/// The labels a node is presented with: its host name and OS, as the kubelet sets them.
+pub fn node_labels(name: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("kubernetes.io/hostname".to_string(), name.to_string()),
+        ("kubernetes.io/os".to_string(), "linux".to_string()),
+    ])
+}
+
+/// One `NodeMetrics` (without `kind`/`apiVersion`, as list items are).
+pub fn node_metrics(n: &NodeUsage, now_ms: i64) -> Value {
+    json!({
+        "metadata": metadata(&n.name, None, &node_labels(&n.name), now_ms),
+        "timestamp": rfc3339_seconds(n.usage.timestamp_ms),
+        "window": go_duration(n.usage.window_ms),
+        "usage": usage_json(&n.usage),
+    })
+}
+
+/// One `PodMetrics` (without `kind`/`apiVersion`).
+pub fn pod_metrics(p: &PodUsage, now_ms: i64) -> Value {
+    let (ts, window) = p.timestamp_window();
+    let containers: Vec<Value> = p
+        .containers
+        .iter()
+        .map(|(name, u)| json!({"name": name, "usage": usage_json(u)}))
+        .collect();
+    json!({
+        "metadata": metadata(&p.name, Some(&p.namespace), &BTreeMap::new(), now_ms),
+        "timestamp": rfc3339_seconds(ts),
+        "window": go_duration(window),
+        "containers": containers,
+    })
+}
+
+/// `kind` and `apiVersion` put first on `item`.
+pub fn with_kind(kind: &str, api_version: &str, item: Value) -> Value {
+    let mut out = serde_json::Map::new();
+    out.insert("kind".into(), json!(kind));
+    out.insert("apiVersion".into(), json!(api_version));
+    if let Value::Object(fields) = item {
+        out.extend(fields);
+    }
+    Value::Object(out)
+}
+
+/// A list object of `kind` holding `items`.
+pub fn list(kind: &str, api_version: &str, items: Vec<Value>) -> Value {
+    json!({"kind": kind, "apiVersion": api_version, "metadata": {}, "items": items})
+}
+
+/// A core `Node` with `status.capacity` and `status.allocatable` (the same: nothing is
+/// reserved on a host outside Kubernetes).
+pub fn node_object(n: &NodeUsage) -> Value {
+    let resources = json!({
+        "cpu": cpu_quantity(n.cpu_capacity_milli.saturating_mul(1_000_000)),
+        "memory": memory_quantity(n.memory_capacity_bytes),
+    });
+    json!({
+        "metadata": {"name": n.name, "labels": node_labels(&n.name)},
+        "status": {"capacity": resources, "allocatable": resources},
+    })
+}
+
+/// A Kubernetes `Status` failure with `code`, `reason` and `message`.
+pub fn status(code: u16, reason: &str, message: &str, details: Option<Value>) -> Value {
+    let mut s = json!({
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": message, "reason": reason, "code": code,
+    });
+    if let Some(d) = details {
+        s["details"] = d;
+    }
+    s
+}
+
+/// `GET /api`: the core group's versions.
+pub fn api_versions(server_address: &str) -> Value {
+    json!({
+        "kind": "APIVersions", "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
+    })
+}
+
+fn group_versions() -> Vec<Value> {
+    VERSIONS
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{GROUP}/{v}"), "version": v}))
+        .collect()
+}
+
+fn group() -> Value {
+    let versions = group_versions();
+    json!({"name": GROUP, "preferredVersion": versions[0].clone(), "versions": versions})
+}
+
+/// `GET /apis`: the groups served (legacy `APIGroupList`).
+pub fn api_group_list() -> Value {
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [group()]})
+}
+
+/// `GET /apis/metrics.k8s.io`.
+pub fn api_group() -> Value {
+    with_kind("APIGroup", "v1", group())
+}
+
+/// `GET /apis/metrics.k8s.io/<version>`.
+pub fn api_resource_list(version: &str) -> Value {
+    json!({
+        "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": format!("{GROUP}/{version}"),
+        "resources": [
+            {"name": "nodes", "singularName": "", "namespaced": false, "kind": "NodeMetrics", "verbs": ["get", "list"]},
+            {"name": "pods", "singularName": "", "namespaced": true, "kind": "PodMetrics", "verbs": ["get", "list"]},
+        ],
+    })
+}
+
+/// `GET /api/v1`: the core resources served for `kubectl top` (nodes and pods, read-only).
+pub fn core_resource_list() -> Value {
+    json!({
+        "kind": "APIResourceList", "groupVersion": "v1",
+        "resources": [
+            {"name": "nodes", "singularName": "node", "namespaced": false, "kind": "Node", "verbs": ["get", "list"]},
+            {"name": "pods", "singularName": "pod", "namespaced": true, "kind": "Pod", "verbs": ["get", "list"]},
+        ],
+    })
+}
