@@ -153,7 +153,7 @@ impl DbQuerier<'_> {
         for id in index::select_ids(&self.db.store, matchers)? {
             out.push((self.db.series_labels(id)?, id));
         }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
     }
 
@@ -168,7 +168,7 @@ impl DbQuerier<'_> {
                 });
             }
         }
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        out.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
         Ok(out)
     }
 }

@@ -67,11 +67,11 @@ fn host(h: &HeaderMap) -> String {
         .to_string()
 }
 
-fn ok(v: Value) -> Response {
+fn ok(v: impl serde::Serialize) -> Response {
     respond(StatusCode::OK, &v)
 }
 
-fn respond(code: StatusCode, v: &Value) -> Response {
+fn respond(code: StatusCode, v: &impl serde::Serialize) -> Response {
     let body = serde_json::to_string(v).unwrap_or_default();
     (code, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
@@ -130,12 +130,23 @@ fn internal(message: String) -> Failure {
     )
 }
 
-/// The usage at "now", read off the async runtime.
-async fn read(state: &AppState) -> Result<(Snapshot, i64), Failure> {
+/// Which objects a request needs.
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    Nodes,
+    Pods,
+}
+
+/// The usage of `part` at "now" (and "now" as RFC 3339), read off the async runtime.
+async fn read(state: &AppState, part: Part) -> Result<(Snapshot, String), Failure> {
     let (storage, now) = (state.storage.clone(), (state.clock)());
-    let result = tokio::task::spawn_blocking(move || usage::snapshot(&*storage, now)).await;
+    let result = tokio::task::spawn_blocking(move || match part {
+        Part::Nodes => usage::nodes(&*storage, now).map(|nodes| Snapshot { nodes, pods: Vec::new() }),
+        Part::Pods => usage::pods(&*storage, now).map(|pods| Snapshot { nodes: Vec::new(), pods }),
+    })
+    .await;
     match result {
-        Ok(Ok(s)) => Ok((s, now)),
+        Ok(Ok(s)) => Ok((s, format::rfc3339_seconds(now))),
         Ok(Err(e)) => Err(internal(e.to_string())),
         Err(e) => Err(internal(e.to_string())),
     }
@@ -191,8 +202,8 @@ async fn node_list(
     let run = async {
         version_ok(&version)?;
         let sel = selectors(q.as_deref(), &NODE_FIELDS)?;
-        let (snap, now) = read(&state).await?;
-        let items = snap
+        let (snap, now) = read(&state, Part::Nodes).await?;
+        let items: Vec<_> = snap
             .nodes
             .iter()
             .filter(|n| sel.labels.matches(&objects::node_labels(&n.name)))
@@ -200,13 +211,10 @@ async fn node_list(
                 sel.fields
                     .matches(|f| (f == "metadata.name").then_some(n.name.as_str()))
             })
-            .map(|n| objects::node_metrics(n, now))
+            .map(|n| objects::node_metrics(n, &now, None))
             .collect();
-        Ok(ok(objects::list(
-            "NodeMetricsList",
-            &api_version(&version),
-            items,
-        )))
+        let version = api_version(&version);
+        Ok(ok(objects::typed_list("NodeMetricsList", &version, items)))
     };
     run.await.unwrap_or_else(|f: Failure| f.into_response())
 }
@@ -217,15 +225,11 @@ async fn node_get(
 ) -> Response {
     let run = async {
         version_ok(&version)?;
-        let (snap, now) = read(&state).await?;
+        let (snap, now) = read(&state, Part::Nodes).await?;
         let node = snap.nodes.iter().find(|n| n.name == name);
         let node = node.ok_or_else(|| not_found("nodes", &name))?;
-        let item = objects::node_metrics(node, now);
-        Ok(ok(objects::with_kind(
-            "NodeMetrics",
-            &api_version(&version),
-            item,
-        )))
+        let version = api_version(&version);
+        Ok(ok(objects::node_metrics(node, &now, Some(&version))))
     };
     run.await.unwrap_or_else(|f: Failure| f.into_response())
 }
@@ -255,9 +259,9 @@ async fn pod_list(
     let run = async {
         version_ok(&version)?;
         let sel = selectors(q.as_deref(), &POD_FIELDS)?;
-        let (snap, now) = read(&state).await?;
+        let (snap, now) = read(&state, Part::Pods).await?;
         let no_labels = BTreeMap::new();
-        let items = snap
+        let items: Vec<_> = snap
             .pods
             .iter()
             .filter(|p| ns.as_ref().is_none_or(|ns| &p.namespace == ns))
@@ -269,13 +273,10 @@ async fn pod_list(
                     _ => None,
                 })
             })
-            .map(|p| objects::pod_metrics(p, now))
+            .map(|p| objects::pod_metrics(p, &now, None))
             .collect();
-        Ok(ok(objects::list(
-            "PodMetricsList",
-            &api_version(&version),
-            items,
-        )))
+        let version = api_version(&version);
+        Ok(ok(objects::typed_list("PodMetricsList", &version, items)))
     };
     run.await.unwrap_or_else(|f: Failure| f.into_response())
 }
@@ -286,18 +287,14 @@ async fn pod_get(
 ) -> Response {
     let run = async {
         version_ok(&version)?;
-        let (snap, now) = read(&state).await?;
+        let (snap, now) = read(&state, Part::Pods).await?;
         let pod = snap
             .pods
             .iter()
             .find(|p| p.namespace == ns && p.name == name);
         let pod = pod.ok_or_else(|| not_found("pods", &format!("{ns}/{name}")))?;
-        let item = objects::pod_metrics(pod, now);
-        Ok(ok(objects::with_kind(
-            "PodMetrics",
-            &api_version(&version),
-            item,
-        )))
+        let version = api_version(&version);
+        Ok(ok(objects::pod_metrics(pod, &now, Some(&version))))
     };
     run.await.unwrap_or_else(|f: Failure| f.into_response())
 }
@@ -305,7 +302,7 @@ async fn pod_get(
 async fn core_nodes(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
     let run = async {
         let sel = selectors(q.as_deref(), &NODE_FIELDS)?;
-        let (snap, _) = read(&state).await?;
+        let (snap, _) = read(&state, Part::Nodes).await?;
         let items = snap
             .nodes
             .iter()
@@ -323,7 +320,7 @@ async fn core_nodes(State(state): State<AppState>, RawQuery(q): RawQuery) -> Res
 
 async fn core_node(State(state): State<AppState>, Path(name): Path<String>) -> Response {
     let run = async {
-        let (snap, _) = read(&state).await?;
+        let (snap, _) = read(&state, Part::Nodes).await?;
         let node = snap.nodes.iter().find(|n| n.name == name);
         let node = node.ok_or_else(|| {
             let details = json!({"name": name, "kind": "nodes"});

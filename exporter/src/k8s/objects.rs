@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::format::{cpu_quantity, go_duration, memory_quantity, rfc3339_seconds};
@@ -13,25 +14,32 @@ pub const GROUP: &str = "metrics.k8s.io";
 /// Served versions, preferred first (kubectl ≥ 1.37 prefers `v1`; 1.32 asks for `v1beta1`).
 pub const VERSIONS: [&str; 2] = ["v1", "v1beta1"];
 
-/// `{"cpu": ..., "memory": ...}`.
-fn usage_json(u: &Usage) -> Value {
-    json!({"cpu": cpu_quantity(u.cpu_nanocores), "memory": memory_quantity(u.memory_bytes)})
+/// `{"cpu": ..., "memory": ...}` as quantities.
+#[derive(Debug, Serialize)]
+pub struct ResourceUsage {
+    cpu: String,
+    memory: String,
 }
 
-fn metadata(
-    name: &str,
-    namespace: Option<&str>,
-    labels: &BTreeMap<String, String>,
-    now_ms: i64,
-) -> Value {
-    let mut m = json!({"name": name, "creationTimestamp": rfc3339_seconds(now_ms)});
-    if let Some(ns) = namespace {
-        m["namespace"] = json!(ns);
+impl From<&Usage> for ResourceUsage {
+    fn from(u: &Usage) -> Self {
+        ResourceUsage {
+            cpu: cpu_quantity(u.cpu_nanocores),
+            memory: memory_quantity(u.memory_bytes),
+        }
     }
-    if !labels.is_empty() {
-        m["labels"] = json!(labels);
-    }
-    m
+}
+
+/// `metadata` of a metrics object.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Meta<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<&'a str>,
+    creation_timestamp: &'a str,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    labels: BTreeMap<String, String>,
 }
 
 /// The labels a node is presented with: its host name and OS, as the kubelet sets them.
@@ -42,30 +50,89 @@ pub fn node_labels(name: &str) -> BTreeMap<String, String> {
     ])
 }
 
-/// One `NodeMetrics` (without `kind`/`apiVersion`, as list items are).
-pub fn node_metrics(n: &NodeUsage, now_ms: i64) -> Value {
-    json!({
-        "metadata": metadata(&n.name, None, &node_labels(&n.name), now_ms),
-        "timestamp": rfc3339_seconds(n.usage.timestamp_ms),
-        "window": go_duration(n.usage.window_ms),
-        "usage": usage_json(&n.usage),
-    })
+/// A `NodeMetrics`; `kind` and `apiVersion` only on a single object, not on list items.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeMetrics<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_version: Option<&'a str>,
+    metadata: Meta<'a>,
+    timestamp: String,
+    window: String,
+    usage: ResourceUsage,
 }
 
-/// One `PodMetrics` (without `kind`/`apiVersion`).
-pub fn pod_metrics(p: &PodUsage, now_ms: i64) -> Value {
+/// One container of a `PodMetrics`.
+#[derive(Debug, Serialize)]
+struct ContainerMetrics<'a> {
+    name: &'a str,
+    usage: ResourceUsage,
+}
+
+/// A `PodMetrics`; `kind` and `apiVersion` only on a single object.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodMetrics<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_version: Option<&'a str>,
+    metadata: Meta<'a>,
+    timestamp: String,
+    window: String,
+    containers: Vec<ContainerMetrics<'a>>,
+}
+
+/// `n` as a `NodeMetrics`, created at `created` (RFC 3339); `api_version` makes it a single
+/// object (with `kind`), `None` a list item.
+pub fn node_metrics<'a>(n: &'a NodeUsage, created: &'a str, api_version: Option<&'a str>) -> NodeMetrics<'a> {
+    NodeMetrics {
+        kind: api_version.map(|_| "NodeMetrics"),
+        api_version,
+        metadata: Meta { name: &n.name, namespace: None, creation_timestamp: created, labels: node_labels(&n.name) },
+        timestamp: rfc3339_seconds(n.usage.timestamp_ms),
+        window: go_duration(n.usage.window_ms),
+        usage: (&n.usage).into(),
+    }
+}
+
+/// `p` as a `PodMetrics` (see [`node_metrics`]).
+pub fn pod_metrics<'a>(p: &'a PodUsage, created: &'a str, api_version: Option<&'a str>) -> PodMetrics<'a> {
     let (ts, window) = p.timestamp_window();
-    let containers: Vec<Value> = p
-        .containers
-        .iter()
-        .map(|(name, u)| json!({"name": name, "usage": usage_json(u)}))
-        .collect();
-    json!({
-        "metadata": metadata(&p.name, Some(&p.namespace), &BTreeMap::new(), now_ms),
-        "timestamp": rfc3339_seconds(ts),
-        "window": go_duration(window),
-        "containers": containers,
-    })
+    PodMetrics {
+        kind: api_version.map(|_| "PodMetrics"),
+        api_version,
+        metadata: Meta {
+            name: &p.name,
+            namespace: Some(&p.namespace),
+            creation_timestamp: created,
+            labels: BTreeMap::new(),
+        },
+        timestamp: rfc3339_seconds(ts),
+        window: go_duration(window),
+        containers: p
+            .containers
+            .iter()
+            .map(|(name, u)| ContainerMetrics { name, usage: u.into() })
+            .collect(),
+    }
+}
+
+/// A list object of `kind` holding `items`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct List<'a, T> {
+    kind: &'a str,
+    api_version: &'a str,
+    metadata: BTreeMap<String, String>,
+    items: Vec<T>,
+}
+
+/// A list of `kind`.
+pub fn typed_list<'a, T: Serialize>(kind: &'a str, api_version: &'a str, items: Vec<T>) -> List<'a, T> {
+    List { kind, api_version, metadata: BTreeMap::new(), items }
 }
 
 /// `kind` and `apiVersion` put first on `item`.

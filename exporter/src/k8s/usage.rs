@@ -20,7 +20,7 @@
 //! one with a single sample, or whose counter went down, has no CPU yet and its object is
 //! left out, as metrics-server leaves it out.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use model::{Labels, MatchOp, Matcher, Queryable, SelectHints, Timestamp, is_stale_nan};
 
@@ -168,7 +168,11 @@ pub fn snapshot(storage: &dyn Queryable, now: Timestamp) -> Result<Snapshot, Usa
     Ok(Snapshot { nodes, pods })
 }
 
-fn nodes(storage: &dyn Queryable, now: Timestamp) -> Result<Vec<NodeUsage>, UsageError> {
+/// Every node with usage at `now`, sorted by name.
+///
+/// # Errors
+/// A storage failure.
+pub fn nodes(storage: &dyn Queryable, now: Timestamp) -> Result<Vec<NodeUsage>, UsageError> {
     let root = [Matcher::new(MatchOp::Equal, "id", "/").map_err(|e| UsageError(e.to_string()))?];
     let mut cpu: BTreeMap<String, (Timestamp, i64, u64)> = BTreeMap::new();
     let mut mem: BTreeMap<String, (Timestamp, u64)> = BTreeMap::new();
@@ -251,11 +255,17 @@ fn last_values(
     Ok(out)
 }
 
-fn pods(storage: &dyn Queryable, now: Timestamp) -> Result<Vec<PodUsage>, UsageError> {
+/// Every pod with usage at `now`, sorted by namespace and name.
+///
+/// # Errors
+/// A storage failure.
+pub fn pods(storage: &dyn Queryable, now: Timestamp) -> Result<Vec<PodUsage>, UsageError> {
     let cpu_series = select(storage, now, "container_cpu_usage_seconds_total", &[])?;
     let mem_series = select(storage, now, "container_memory_working_set_bytes", &[])?;
-    let leaves = host_leaves(cpu_series.iter().map(|(l, _)| l));
-    let mut cpu: BTreeMap<ContainerKey, Option<(Timestamp, i64, u64)>> = BTreeMap::new();
+    // Host cgroups carry an `id` and no pod labels; skip the leaf search when there are none.
+    let host = cpu_series.iter().map(|(l, _)| l).filter(|l| l.get("pod").is_none());
+    let leaves = host_leaves(host);
+    let mut cpu: HashMap<ContainerKey, Option<(Timestamp, i64, u64)>> = HashMap::new();
     for (l, t) in &cpu_series {
         if let Some(key) = container_key(l, &leaves) {
             let rate = cpu_rate(t);
@@ -267,7 +277,7 @@ fn pods(storage: &dyn Queryable, now: Timestamp) -> Result<Vec<PodUsage>, UsageE
             }
         }
     }
-    let mut mem: BTreeMap<ContainerKey, (Timestamp, u64)> = BTreeMap::new();
+    let mut mem: HashMap<ContainerKey, (Timestamp, u64)> = HashMap::new();
     for (l, t) in &mem_series {
         if let Some(key) = container_key(l, &leaves) {
             let v = (t.last.t, t.last.v.max(0.0) as u64);
@@ -285,8 +295,8 @@ fn pods(storage: &dyn Queryable, now: Timestamp) -> Result<Vec<PodUsage>, UsageE
 /// Containers grouped into pods; a pod any of whose containers lacks CPU or memory is left
 /// out, as metrics-server does.
 fn group_pods(
-    cpu: BTreeMap<ContainerKey, Option<(Timestamp, i64, u64)>>,
-    mem: &BTreeMap<ContainerKey, (Timestamp, u64)>,
+    cpu: HashMap<ContainerKey, Option<(Timestamp, i64, u64)>>,
+    mem: &HashMap<ContainerKey, (Timestamp, u64)>,
 ) -> Vec<PodUsage> {
     let mut pods: BTreeMap<(String, String), Option<PodUsage>> = BTreeMap::new();
     for (key, rate) in cpu {
@@ -312,7 +322,11 @@ fn group_pods(
         };
         p.containers.push((container, usage));
     }
-    pods.into_values().flatten().collect()
+    let mut out: Vec<PodUsage> = pods.into_values().flatten().collect();
+    for p in &mut out {
+        p.containers.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    out
 }
 
 /// Host cgroups (no pod labels) that have no child cgroup, per node.
