@@ -37,6 +37,61 @@ pub(crate) enum Command {
     QueryRange(QueryRangeArgs),
     /// Run Prometheus `.test` files (promqltest) against the PromQL engine.
     Promqltest(PromqltestArgs),
+    /// Show node or pod CPU and memory, as `kubectl top` does, from a promlet server's
+    /// resource metrics API; `--since` adds average, p95 and maximum over stored history.
+    Top(TopArgs),
+}
+
+/// What `promlet top` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TopWhat {
+    /// Nodes (`kubectl top node`).
+    #[value(alias = "node", alias = "no")]
+    Nodes,
+    /// Pods (`kubectl top pod`).
+    #[value(alias = "pod", alias = "po")]
+    Pods,
+}
+
+/// The sort keys of `promlet top`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TopSort {
+    /// Highest CPU first.
+    Cpu,
+    /// Highest memory first.
+    Memory,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TopArgs {
+    /// `nodes` or `pods`.
+    #[arg(value_enum)]
+    pub(crate) what: TopWhat,
+    /// The promlet server.
+    #[arg(long, default_value = "http://127.0.0.1:9090")]
+    pub(crate) server: String,
+    /// Pods of every namespace.
+    #[arg(short = 'A', long = "all-namespaces")]
+    pub(crate) all_namespaces: bool,
+    /// Pods of this namespace.
+    #[arg(short = 'n', long, default_value = "default")]
+    pub(crate) namespace: String,
+    /// One row per container.
+    #[arg(long)]
+    pub(crate) containers: bool,
+    /// Sort by CPU or memory, highest first (by name otherwise).
+    #[arg(long = "sort-by", value_enum)]
+    pub(crate) sort_by: Option<TopSort>,
+    /// A label selector, as `kubectl top -l`.
+    #[arg(short = 'l', long)]
+    pub(crate) selector: Option<String>,
+    /// Average, p95 and maximum over this much history (e.g. `1h`), from usage evaluated at
+    /// `--points` evenly spaced times, instead of the current usage.
+    #[arg(long)]
+    pub(crate) since: Option<String>,
+    /// How many times `--since` evaluates usage at.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) points: u32,
 }
 
 /// Storage flags shared by the commands that open a data directory.

@@ -1,6 +1,7 @@
 //! The real `kubectl` (1.32, on the machine) pointed at `promlet serve` with `--server`:
 //! `kubectl top node`, `top pod -A`, `--containers`, `--sort-by`, `-n`, and a missing pod,
-//! over series imported with `promlet import` at known times just before "now".
+//! over series imported with `promlet import` at known times just before "now"; and
+//! `promlet top`, which must print the same bytes, and its `--since` history columns.
 //!
 //! The numbers follow kubectl's own rules: CPU(cores) rounds nanocores up to millicores,
 //! MEMORY(bytes) floors to MiB, percentages are truncated against the node's allocatable
@@ -77,6 +78,15 @@ fn kubectl(server: &str, kubeconfig: &Path, args: &[&str]) -> Output {
         .env("KUBECONFIG", kubeconfig)
         .output()
         .expect("kubectl runs")
+}
+
+fn promlet_top(server: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_promlet"))
+        .arg("top")
+        .args(args)
+        .args(["--server", server])
+        .output()
+        .expect("promlet top runs")
 }
 
 /// kubectl's table as rows of words.
@@ -179,6 +189,38 @@ fn kubectl_top_reads_promlet() {
     assert_eq!(
         top(&["top", "pod", "-n", "kube-system"]),
         rows(&["NAME CPU(cores) MEMORY(bytes)", "dns 40m 20Mi"])
+    );
+    // promlet top prints what kubectl top prints, byte for byte.
+    for args in [
+        &["node"][..],
+        &["pod", "-A"],
+        &["pod", "-A", "--containers"],
+        &["pod", "-A", "--sort-by=cpu"],
+        &["pod", "-n", "kube-system"],
+    ] {
+        let want = kubectl(&server, &kubeconfig, &[&["top"][..], args].concat());
+        let ours = promlet_top(&server, args);
+        assert!(
+            ours.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ours.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&ours.stdout),
+            String::from_utf8_lossy(&want.stdout),
+            "promlet top {args:?}"
+        );
+    }
+    // Over the last 30 s only the newest evaluation has two samples per series, so the
+    // average, p95 and maximum are today's figures.
+    let since = promlet_top(&server, &["pod", "-A", "--since", "30s", "--points", "2"]);
+    assert_eq!(
+        words(&since),
+        rows(&[
+            "NAMESPACE NAME CPU(avg) CPU(p95) CPU(max) MEMORY(avg) MEMORY(p95) MEMORY(max)",
+            "default web-1 27m 27m 27m 100Mi 100Mi 100Mi",
+            "kube-system dns 40m 40m 40m 20Mi 20Mi 20Mi",
+        ])
     );
     let missing = kubectl(
         &server,

@@ -138,11 +138,21 @@ enum Part {
 }
 
 /// The usage of `part` at "now" (and "now" as RFC 3339), read off the async runtime.
-async fn read(state: &AppState, part: Part) -> Result<(Snapshot, String), Failure> {
-    let (storage, now) = (state.storage.clone(), (state.clock)());
+async fn read(
+    state: &AppState,
+    part: Part,
+    at: Option<i64>,
+) -> Result<(Snapshot, String), Failure> {
+    let (storage, now) = (state.storage.clone(), at.unwrap_or_else(|| (state.clock)()));
     let result = tokio::task::spawn_blocking(move || match part {
-        Part::Nodes => usage::nodes(&*storage, now).map(|nodes| Snapshot { nodes, pods: Vec::new() }),
-        Part::Pods => usage::pods(&*storage, now).map(|pods| Snapshot { nodes: Vec::new(), pods }),
+        Part::Nodes => usage::nodes(&*storage, now).map(|nodes| Snapshot {
+            nodes,
+            pods: Vec::new(),
+        }),
+        Part::Pods => usage::pods(&*storage, now).map(|pods| Snapshot {
+            nodes: Vec::new(),
+            pods,
+        }),
     })
     .await;
     match result {
@@ -153,9 +163,13 @@ async fn read(state: &AppState, part: Part) -> Result<(Snapshot, String), Failur
 }
 
 /// `labelSelector` and `fieldSelector` of a request; the fields a resource may select on.
+/// `time` (RFC 3339 or Unix seconds, promlet's own extension, which Kubernetes clients never
+/// send) evaluates the usage at that time instead of now: `promlet top --since` reads history
+/// with it.
 struct Selectors {
     labels: LabelSelector,
     fields: FieldSelector,
+    time: Option<i64>,
 }
 
 fn selectors(query: Option<&str>, fields: &[&str]) -> Result<Selectors, Failure> {
@@ -167,7 +181,19 @@ fn selectors(query: Option<&str>, fields: &[&str]) -> Result<Selectors, Failure>
         parse_label_selector(get("labelSelector")).map_err(|e| bad_request(e.to_string()))?;
     let fields = parse_field_selector(get("fieldSelector"), fields)
         .map_err(|e| bad_request(e.to_string()))?;
-    Ok(Selectors { labels, fields })
+    let time = match pairs.get("time") {
+        Some(t) => Some(
+            crate::api::time::parse_time(t)
+                .map_err(|e| bad_request(format!("time: {e}")))?
+                .millis(),
+        ),
+        None => None,
+    };
+    Ok(Selectors {
+        labels,
+        fields,
+        time,
+    })
 }
 
 fn version_ok(version: &str) -> Result<(), Failure> {
@@ -202,7 +228,7 @@ async fn node_list(
     let run = async {
         version_ok(&version)?;
         let sel = selectors(q.as_deref(), &NODE_FIELDS)?;
-        let (snap, now) = read(&state, Part::Nodes).await?;
+        let (snap, now) = read(&state, Part::Nodes, sel.time).await?;
         let items: Vec<_> = snap
             .nodes
             .iter()
@@ -225,7 +251,7 @@ async fn node_get(
 ) -> Response {
     let run = async {
         version_ok(&version)?;
-        let (snap, now) = read(&state, Part::Nodes).await?;
+        let (snap, now) = read(&state, Part::Nodes, None).await?;
         let node = snap.nodes.iter().find(|n| n.name == name);
         let node = node.ok_or_else(|| not_found("nodes", &name))?;
         let version = api_version(&version);
@@ -259,7 +285,7 @@ async fn pod_list(
     let run = async {
         version_ok(&version)?;
         let sel = selectors(q.as_deref(), &POD_FIELDS)?;
-        let (snap, now) = read(&state, Part::Pods).await?;
+        let (snap, now) = read(&state, Part::Pods, sel.time).await?;
         let no_labels = BTreeMap::new();
         let items: Vec<_> = snap
             .pods
@@ -287,7 +313,7 @@ async fn pod_get(
 ) -> Response {
     let run = async {
         version_ok(&version)?;
-        let (snap, now) = read(&state, Part::Pods).await?;
+        let (snap, now) = read(&state, Part::Pods, None).await?;
         let pod = snap
             .pods
             .iter()
@@ -302,7 +328,7 @@ async fn pod_get(
 async fn core_nodes(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
     let run = async {
         let sel = selectors(q.as_deref(), &NODE_FIELDS)?;
-        let (snap, _) = read(&state, Part::Nodes).await?;
+        let (snap, _) = read(&state, Part::Nodes, sel.time).await?;
         let items = snap
             .nodes
             .iter()
@@ -320,7 +346,7 @@ async fn core_nodes(State(state): State<AppState>, RawQuery(q): RawQuery) -> Res
 
 async fn core_node(State(state): State<AppState>, Path(name): Path<String>) -> Response {
     let run = async {
-        let (snap, _) = read(&state, Part::Nodes).await?;
+        let (snap, _) = read(&state, Part::Nodes, None).await?;
         let node = snap.nodes.iter().find(|n| n.name == name);
         let node = node.ok_or_else(|| {
             let details = json!({"name": name, "kind": "nodes"});

@@ -87,11 +87,20 @@ pub struct PodMetrics<'a> {
 
 /// `n` as a `NodeMetrics`, created at `created` (RFC 3339); `api_version` makes it a single
 /// object (with `kind`), `None` a list item.
-pub fn node_metrics<'a>(n: &'a NodeUsage, created: &'a str, api_version: Option<&'a str>) -> NodeMetrics<'a> {
+pub fn node_metrics<'a>(
+    n: &'a NodeUsage,
+    created: &'a str,
+    api_version: Option<&'a str>,
+) -> NodeMetrics<'a> {
     NodeMetrics {
         kind: api_version.map(|_| "NodeMetrics"),
         api_version,
-        metadata: Meta { name: &n.name, namespace: None, creation_timestamp: created, labels: node_labels(&n.name) },
+        metadata: Meta {
+            name: &n.name,
+            namespace: None,
+            creation_timestamp: created,
+            labels: node_labels(&n.name),
+        },
         timestamp: rfc3339_seconds(n.usage.timestamp_ms),
         window: go_duration(n.usage.window_ms),
         usage: (&n.usage).into(),
@@ -99,7 +108,11 @@ pub fn node_metrics<'a>(n: &'a NodeUsage, created: &'a str, api_version: Option<
 }
 
 /// `p` as a `PodMetrics` (see [`node_metrics`]).
-pub fn pod_metrics<'a>(p: &'a PodUsage, created: &'a str, api_version: Option<&'a str>) -> PodMetrics<'a> {
+pub fn pod_metrics<'a>(
+    p: &'a PodUsage,
+    created: &'a str,
+    api_version: Option<&'a str>,
+) -> PodMetrics<'a> {
     let (ts, window) = p.timestamp_window();
     PodMetrics {
         kind: api_version.map(|_| "PodMetrics"),
@@ -115,7 +128,10 @@ pub fn pod_metrics<'a>(p: &'a PodUsage, created: &'a str, api_version: Option<&'
         containers: p
             .containers
             .iter()
-            .map(|(name, u)| ContainerMetrics { name, usage: u.into() })
+            .map(|(name, u)| ContainerMetrics {
+                name,
+                usage: u.into(),
+            })
             .collect(),
     }
 }
@@ -131,8 +147,17 @@ pub struct List<'a, T> {
 }
 
 /// A list of `kind`.
-pub fn typed_list<'a, T: Serialize>(kind: &'a str, api_version: &'a str, items: Vec<T>) -> List<'a, T> {
-    List { kind, api_version, metadata: BTreeMap::new(), items }
+pub fn typed_list<'a, T: Serialize>(
+    kind: &'a str,
+    api_version: &'a str,
+    items: Vec<T>,
+) -> List<'a, T> {
+    List {
+        kind,
+        api_version,
+        metadata: BTreeMap::new(),
+        items,
+    }
 }
 
 /// `kind` and `apiVersion` put first on `item`.

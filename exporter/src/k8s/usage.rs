@@ -263,7 +263,10 @@ pub fn pods(storage: &dyn Queryable, now: Timestamp) -> Result<Vec<PodUsage>, Us
     let cpu_series = select(storage, now, "container_cpu_usage_seconds_total", &[])?;
     let mem_series = select(storage, now, "container_memory_working_set_bytes", &[])?;
     // Host cgroups carry an `id` and no pod labels; skip the leaf search when there are none.
-    let host = cpu_series.iter().map(|(l, _)| l).filter(|l| l.get("pod").is_none());
+    let host = cpu_series
+        .iter()
+        .map(|(l, _)| l)
+        .filter(|l| l.get("pod").is_none());
     let leaves = host_leaves(host);
     let mut cpu: HashMap<ContainerKey, Option<(Timestamp, i64, u64)>> = HashMap::new();
     for (l, t) in &cpu_series {

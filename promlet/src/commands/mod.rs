@@ -9,6 +9,8 @@ mod promqltest;
 mod query;
 mod query_output;
 mod serve;
+mod top;
+mod top_table;
 
 use anyhow::{Context, Result};
 
@@ -26,6 +28,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Some(Command::Query(a)) => query::run_instant(a),
         Some(Command::QueryRange(a)) => query::run_range(a),
         Some(Command::Promqltest(a)) => promqltest::run(a),
+        Some(Command::Top(a)) => top::run(a),
     }
 }
 
