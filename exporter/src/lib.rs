@@ -3,8 +3,10 @@
 //! the metrics registry, never through the tsdb crate. Prometheus's query API is in [`api`].
 
 pub mod api;
+pub mod auth;
 mod families;
 pub mod k8s;
+pub mod tls;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,6 +48,8 @@ pub struct AppState {
     pub clock: Clock,
     /// The scrape targets `/api/v1/targets` shows.
     pub targets: Arc<dyn api::targets::TargetsSource>,
+    /// Who may read the Kubernetes APIs; `None`: anyone (the default, for local use).
+    pub auth: Option<Arc<auth::Auth>>,
 }
 
 impl AppState {
@@ -59,6 +63,7 @@ impl AppState {
             build_info: Arc::new(BuildInfo::default()),
             clock: system_clock(),
             targets: Arc::new(api::targets::NoTargets),
+            auth: None,
         }
     }
 }
@@ -68,9 +73,17 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
+        .route("/readyz", get(ready_k8s))
+        .route("/livez", get(|| async { "ok" }))
+        .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .nest("/api/v1", api::routes(state.clone()))
-        .merge(k8s::routes())
+        .merge(
+            k8s::routes().route_layer(axum::middleware::from_fn_with_state(
+                state.auth.clone(),
+                auth::require,
+            )),
+        )
         .with_state(state)
 }
 
@@ -83,6 +96,15 @@ async fn ready(State(state): State<AppState>) -> Response {
         (StatusCode::OK, "promlet is Ready.\n").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable\n").into_response()
+    }
+}
+
+/// Kubernetes's `/readyz`: `ok` once storage is open and recovered.
+async fn ready_k8s(State(state): State<AppState>) -> Response {
+    if state.ready.load(Ordering::Acquire) {
+        (StatusCode::OK, "ok").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "storage not ready").into_response()
     }
 }
 

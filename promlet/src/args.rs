@@ -189,6 +189,31 @@ pub(crate) struct ServeArgs {
     /// scraped, imported or received.
     #[arg(long = "collect-host", default_value_t = true, action = clap::ArgAction::Set)]
     pub(crate) collect_host: bool,
+    #[command(flatten)]
+    pub(crate) tls: TlsArgs,
+}
+
+/// HTTPS and who may read the Kubernetes APIs (as an aggregated API server needs).
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct TlsArgs {
+    /// Serve HTTPS with this PEM certificate chain (with `--tls-private-key-file`).
+    #[arg(long = "tls-cert-file", requires = "tls_key")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The PEM private key of `--tls-cert-file`.
+    #[arg(long = "tls-private-key-file", requires = "tls_cert")]
+    pub(crate) tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a certificate made at start (for localhost, the host name and the
+    /// in-cluster Service names).
+    #[arg(long = "tls-self-signed", conflicts_with = "tls_cert")]
+    pub(crate) self_signed: bool,
+    /// The front-proxy CA (kube-apiserver's `--requestheader-client-ca-file`): requests to the
+    /// Kubernetes APIs with a client certificate it signed and an `X-Remote-User` header are
+    /// accepted. Needs HTTPS.
+    #[arg(long = "requestheader-client-ca-file")]
+    pub(crate) front_proxy_ca: Option<PathBuf>,
+    /// Bearer tokens accepted for the Kubernetes APIs, one per line.
+    #[arg(long = "authentication-token-file")]
+    pub(crate) token_file: Option<PathBuf>,
 }
 
 /// Flags of `promlet agent`.
@@ -225,6 +250,7 @@ impl Default for ServeArgs {
             engine: EngineArgs::default(),
             config_file: None,
             collect_host: true,
+            tls: TlsArgs::default(),
         }
     }
 }

@@ -106,7 +106,7 @@ fn manifests_render_and_match_the_kubernetes_schema() {
     }
     assert!(
         docs.iter().all(|d| d["kind"] != "APIService"),
-        "the APIService stays out until promlet serves HTTPS"
+        "the APIService stays out of the default kustomization"
     );
 }
 

@@ -1,0 +1,189 @@
+//! `promlet serve` as an aggregated API server: HTTPS with a self-signed certificate, the
+//! Kubernetes APIs open only to the front proxy (a client certificate signed by the
+//! front-proxy CA plus `X-Remote-User`) or a bearer token from the token file, and the health
+//! endpoints open to everyone. Requests are made with `curl`, certificates with `openssl`; the
+//! real kubectl then reads the API over HTTPS with the token.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use support::{Guard, free_port, wait_for};
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA named `name` and a client certificate it signs (`<name>-client.crt/.key`).
+fn ca_and_client(dir: &Path, name: &str) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let (ca_key, ca_crt) = (format!("{name}.key"), format!("{name}.crt"));
+    let (key, csr, crt) = (
+        format!("{name}-client.key"),
+        format!("{name}-client.csr"),
+        format!("{name}-client.crt"),
+    );
+    let subject = format!("/CN={name} CA");
+    let mut ca = vec!["req", "-x509", "-days", "2", "-subj", &subject];
+    ca.extend(ec);
+    ca.extend(["-keyout", &ca_key, "-out", &ca_crt]);
+    openssl(dir, &ca);
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    let mut req = vec!["req", "-subj", "/CN=front-proxy-client"];
+    req.extend(ec);
+    req.extend(["-keyout", &key, "-out", &csr]);
+    openssl(dir, &req);
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca_crt,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "client.ext",
+            "-out",
+            &crt,
+        ],
+    );
+}
+
+/// `curl -k` with `args`: the HTTP status (0 when the request failed) and the body.
+fn curl(dir: &Path, url: &str, args: &[&str]) -> (u16, String) {
+    let out = Command::new("curl")
+        .args(["-sk", "-o", "-", "-w", "\n%{http_code}"])
+        .args(args)
+        .arg(url)
+        .current_dir(dir)
+        .output()
+        .expect("curl runs (scripts/test.sh installs it)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_string())
+}
+
+#[test]
+fn kubernetes_apis_need_the_front_proxy_or_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ca_and_client(d, "front-proxy");
+    ca_and_client(d, "stranger");
+    std::fs::write(d.join("tokens"), "# token,user,uid\ns3cret,admin,1\n").unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_promlet"))
+        .args([
+            "serve",
+            "--collect-host=false",
+            "--tls-self-signed",
+            "--listen",
+            &listen,
+        ])
+        .arg("--data")
+        .arg(d.join("data"))
+        .arg("--requestheader-client-ca-file")
+        .arg(d.join("front-proxy.crt"))
+        .arg("--authentication-token-file")
+        .arg(d.join("tokens"))
+        .env("PROMLET_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("promlet serve starts");
+    let _serve = Guard(child);
+    let base = format!("https://{listen}");
+    let ready = wait_for("HTTPS /readyz", Duration::from_secs(30), || {
+        let (code, body) = curl(d, &format!("{base}/readyz"), &[]);
+        (code == 200).then_some(body)
+    });
+    assert_eq!(ready, "ok");
+    assert_eq!(curl(d, &format!("{base}/livez"), &[]).0, 200);
+
+    let nodes = format!("{base}/apis/metrics.k8s.io/v1beta1/nodes");
+    let (code, body) = curl(d, &nodes, &[]);
+    assert_eq!(code, 401, "{body}");
+    assert!(body.contains("\"reason\":\"Unauthorized\""), "{body}");
+    assert_eq!(
+        curl(d, &nodes, &["-H", "Authorization: Bearer wrong"]).0,
+        401
+    );
+    let (code, body) = curl(d, &nodes, &["-H", "Authorization: Bearer s3cret"]);
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("NodeMetricsList"), "{body}");
+
+    let proxy = [
+        "--cert",
+        "front-proxy-client.crt",
+        "--key",
+        "front-proxy-client.key",
+    ];
+    let as_user = [&proxy[..], &["-H", "X-Remote-User: system:kube-aggregator"]].concat();
+    assert_eq!(
+        curl(d, &nodes, &as_user).0,
+        200,
+        "the front proxy acting for a user"
+    );
+    assert_eq!(
+        curl(d, &nodes, &proxy).0,
+        401,
+        "the front proxy must name the user"
+    );
+    let stranger = [
+        "--cert",
+        "stranger-client.crt",
+        "--key",
+        "stranger-client.key",
+        "-H",
+        "X-Remote-User: mallory",
+    ];
+    assert_ne!(
+        curl(d, &nodes, &stranger).0,
+        200,
+        "a certificate of another CA is refused"
+    );
+    // Prometheus's API is not a Kubernetes API: no credentials needed.
+    assert_eq!(curl(d, &format!("{base}/api/v1/labels"), &[]).0, 200);
+
+    let kubeconfig = d.join("kubeconfig");
+    std::fs::write(&kubeconfig, "").unwrap();
+    let top = Command::new("kubectl")
+        .args([
+            &format!("--server={base}"),
+            "--insecure-skip-tls-verify",
+            "--token=s3cret",
+        ])
+        .args(["get", "--raw", "/apis/metrics.k8s.io/v1beta1/nodes"])
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        top.status.success(),
+        "{}",
+        String::from_utf8_lossy(&top.stderr)
+    );
+    assert!(String::from_utf8_lossy(&top.stdout).contains("NodeMetricsList"));
+}
