@@ -50,6 +50,8 @@ pub struct AppState {
     pub targets: Arc<dyn api::targets::TargetsSource>,
     /// Who may read the Kubernetes APIs; `None`: anyone (the default, for local use).
     pub auth: Option<Arc<auth::Auth>>,
+    /// prometheus-adapter rules for the custom and external metrics APIs (`None`: not served).
+    pub adapter: Option<Arc<k8s::adapter::Adapter>>,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ impl AppState {
             clock: system_clock(),
             targets: Arc::new(api::targets::NoTargets),
             auth: None,
+            adapter: None,
         }
     }
 }

@@ -191,6 +191,10 @@ pub(crate) struct ServeArgs {
     pub(crate) collect_host: bool,
     #[command(flatten)]
     pub(crate) tls: TlsArgs,
+    /// prometheus-adapter's rule file (`rules`, `externalRules`): serves
+    /// custom.metrics.k8s.io and external.metrics.k8s.io from the stored series.
+    #[arg(long = "adapter.config")]
+    pub(crate) adapter_config: Option<PathBuf>,
 }
 
 /// HTTPS and who may read the Kubernetes APIs (as an aggregated API server needs).
@@ -251,6 +255,7 @@ impl Default for ServeArgs {
             config_file: None,
             collect_host: true,
             tls: TlsArgs::default(),
+            adapter_config: None,
         }
     }
 }

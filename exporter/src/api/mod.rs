@@ -14,7 +14,7 @@ mod error;
 pub mod json;
 mod labels;
 mod params;
-mod query;
+pub(crate) mod query;
 pub mod targets;
 pub mod time;
 

@@ -62,6 +62,22 @@ pub fn memory_quantity(bytes: u64) -> String {
     }
 }
 
+/// A metric value as prometheus-adapter writes it: a milli-quantity (`value × 1000`
+/// truncated), canonical `DecimalSI` (0.016 → `16m`, 1200 → `1200`, -0.5 → `-500m`). `None`
+/// for NaN and infinities, which have no quantity.
+pub fn milli_quantity(value: f64) -> Option<String> {
+    let milli = (value * 1000.0).trunc();
+    if !milli.is_finite() || milli.abs() >= u64::MAX as f64 {
+        return None;
+    }
+    let text = decimal_si(milli.abs() as u64, -3);
+    Some(if milli < 0.0 {
+        format!("-{text}")
+    } else {
+        text
+    })
+}
+
 /// Canonical `DecimalSI` text of `mantissa × 10^exponent`: zeros stripped in groups of three.
 fn decimal_si(mut mantissa: u64, mut exponent: i32) -> String {
     if mantissa == 0 {
@@ -201,6 +217,16 @@ pub fn rfc3339_seconds(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn milli_quantities_as_prometheus_adapter_writes_them() {
+        assert_eq!(milli_quantity(0.016).as_deref(), Some("16m"));
+        assert_eq!(milli_quantity(1200.0).as_deref(), Some("1200"));
+        assert_eq!(milli_quantity(2000.0).as_deref(), Some("2k"));
+        assert_eq!(milli_quantity(-0.5).as_deref(), Some("-500m"));
+        assert_eq!(milli_quantity(0.0).as_deref(), Some("0"));
+        assert_eq!(milli_quantity(f64::NAN), None);
+    }
 
     #[test]
     fn cpu_quantities_are_canonical_decimal_si() {

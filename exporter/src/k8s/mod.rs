@@ -7,6 +7,8 @@
 //! `Status` objects (400 for a malformed selector, 404 for an unknown object). Everything is
 //! JSON; kubectl accepts JSON although it asks for protobuf first.
 
+pub mod adapter;
+pub mod custom;
 pub mod format;
 pub mod objects;
 pub mod selector;
@@ -41,7 +43,39 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/nodes/{name}", get(core_node))
         .route("/api/v1/pods", get(core_pods))
         .route("/api/v1/namespaces/{ns}/pods", get(core_pods))
-        .route("/apis", get(|| async { ok(objects::api_group_list()) }))
+        .route("/apis", get(group_list))
+        .route(
+            "/apis/custom.metrics.k8s.io",
+            get(|s: State<AppState>| group_doc(s, custom::CUSTOM)),
+        )
+        .route(
+            "/apis/external.metrics.k8s.io",
+            get(|s: State<AppState>| group_doc(s, custom::EXTERNAL)),
+        )
+        .route(
+            "/apis/custom.metrics.k8s.io/{version}",
+            get(custom::custom_resources),
+        )
+        .route(
+            "/apis/custom.metrics.k8s.io/{version}/namespaces/{ns}/metrics/{metric}",
+            get(custom::namespace_object),
+        )
+        .route(
+            "/apis/custom.metrics.k8s.io/{version}/namespaces/{ns}/{resource}/{name}/{metric}",
+            get(custom::namespaced_object),
+        )
+        .route(
+            "/apis/custom.metrics.k8s.io/{version}/{resource}/{name}/{metric}",
+            get(custom::root_object),
+        )
+        .route(
+            "/apis/external.metrics.k8s.io/v1beta1",
+            get(custom::external_resources),
+        )
+        .route(
+            "/apis/external.metrics.k8s.io/v1beta1/namespaces/{ns}/{metric}",
+            get(custom::external),
+        )
         .route(
             "/apis/metrics.k8s.io",
             get(|| async { ok(objects::api_group()) }),
@@ -58,6 +92,32 @@ pub fn routes() -> Router<AppState> {
             "/apis/metrics.k8s.io/{version}/namespaces/{ns}/pods/{name}",
             get(pod_get),
         )
+}
+
+/// `GET /apis`: metrics.k8s.io, and the adapter's groups when rules are configured.
+async fn group_list(State(state): State<AppState>) -> Response {
+    ok(objects::api_group_list(&custom::groups(&state)))
+}
+
+/// `GET /apis/<group>` for the adapter's groups.
+async fn group_doc(State(state): State<AppState>, group: &'static str) -> Response {
+    match custom::groups(&state)
+        .into_iter()
+        .find(|(g, _)| *g == group)
+    {
+        Some((g, versions)) => ok(objects::with_kind(
+            "APIGroup",
+            "v1",
+            objects::group_of(g, &versions),
+        )),
+        None => failure(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("{group} is not served"),
+            None,
+        )
+        .into_response(),
+    }
 }
 
 fn host(h: &HeaderMap) -> String {

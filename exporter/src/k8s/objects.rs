@@ -209,26 +209,26 @@ pub fn api_versions(server_address: &str) -> Value {
     })
 }
 
-fn group_versions() -> Vec<Value> {
-    VERSIONS
+/// An `APIGroup` body (without kind) for `group` serving `versions`, the first preferred.
+pub fn group_of(group: &str, versions: &[&str]) -> Value {
+    let versions: Vec<Value> = versions
         .iter()
-        .map(|v| json!({"groupVersion": format!("{GROUP}/{v}"), "version": v}))
-        .collect()
+        .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
+        .collect();
+    let preferred = versions.first().cloned().unwrap_or(Value::Null);
+    json!({"name": group, "preferredVersion": preferred, "versions": versions})
 }
 
-fn group() -> Value {
-    let versions = group_versions();
-    json!({"name": GROUP, "preferredVersion": versions[0].clone(), "versions": versions})
-}
-
-/// `GET /apis`: the groups served (legacy `APIGroupList`).
-pub fn api_group_list() -> Value {
-    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [group()]})
+/// `GET /apis`: metrics.k8s.io and `extra` groups (legacy `APIGroupList`).
+pub fn api_group_list(extra: &[(&str, Vec<&str>)]) -> Value {
+    let mut groups = vec![group_of(GROUP, &VERSIONS)];
+    groups.extend(extra.iter().map(|(g, v)| group_of(g, v)));
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 /// `GET /apis/metrics.k8s.io`.
 pub fn api_group() -> Value {
-    with_kind("APIGroup", "v1", group())
+    with_kind("APIGroup", "v1", group_of(GROUP, &VERSIONS))
 }
 
 /// `GET /apis/metrics.k8s.io/<version>`.

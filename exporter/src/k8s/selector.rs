@@ -28,6 +28,18 @@ pub struct LabelSelector {
     requirements: Vec<Requirement>,
 }
 
+/// `s` with the regex metacharacters escaped.
+fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// One requirement of a label selector: a test of the value under `key`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Requirement {
@@ -53,6 +65,48 @@ enum Test {
 }
 
 impl LabelSelector {
+    /// The selector as PromQL label matchers on series labels: `=`/`in` → `=`/`=~`,
+    /// `!=`/`notin` → `!=`/`!~`, `key` → `key!=""`, `!key` → `key=""`.
+    ///
+    /// # Errors
+    /// `key>N` and `key<N`, which PromQL matchers cannot express.
+    pub fn to_matchers(&self) -> Result<Vec<model::Matcher>, SelectorError> {
+        use model::{MatchOp, Matcher};
+        let alternatives = |set: &BTreeSet<String>| {
+            set.iter()
+                .map(|v| regex_escape(v))
+                .collect::<Vec<_>>()
+                .join("|")
+        };
+        let mut out = Vec::new();
+        for r in &self.requirements {
+            let (op, value) = match &r.test {
+                Test::In(set) if set.len() == 1 => (
+                    MatchOp::Equal,
+                    set.iter().next().cloned().unwrap_or_default(),
+                ),
+                Test::In(set) => (MatchOp::Regex, alternatives(set)),
+                Test::NotIn(set) if set.len() == 1 => (
+                    MatchOp::NotEqual,
+                    set.iter().next().cloned().unwrap_or_default(),
+                ),
+                Test::NotIn(set) => (MatchOp::NotRegex, alternatives(set)),
+                Test::Exists => (MatchOp::NotEqual, String::new()),
+                Test::NotExists => (MatchOp::Equal, String::new()),
+                Test::Gt(_) | Test::Lt(_) => {
+                    return Err(SelectorError(format!(
+                        "{}: > and < cannot select series",
+                        r.key
+                    )));
+                }
+            };
+            out.push(
+                Matcher::new(op, r.key.clone(), value).map_err(|e| SelectorError(e.to_string()))?,
+            );
+        }
+        Ok(out)
+    }
+
     /// Whether the selector has no requirements, i.e. selects every object.
     pub fn is_empty(&self) -> bool {
         self.requirements.is_empty()

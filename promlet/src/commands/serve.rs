@@ -49,6 +49,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     state.ready = Arc::new(AtomicBool::new(true));
     state.targets = targets.clone();
     state.auth = auth(&args.tls)?;
+    state.adapter = adapter(args.adapter_config.as_deref())?;
     let tls = tls_config(&args.tls)?;
     let listener = TcpListener::bind(args.listen)
         .await
@@ -99,6 +100,16 @@ fn tls_config(args: &TlsArgs) -> Result<Option<rustls::ServerConfig>> {
     };
     let config = exporter::tls::server_config(&cert, args.front_proxy_ca.as_deref())?;
     Ok(Some(config))
+}
+
+/// The custom/external metrics rules of `--adapter.config`.
+fn adapter(path: Option<&std::path::Path>) -> Result<Option<Arc<exporter::k8s::adapter::Adapter>>> {
+    let Some(path) = path else { return Ok(None) };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let adapter = exporter::k8s::adapter::Adapter::load(&text)
+        .with_context(|| format!("loading adapter rules {}", path.display()))?;
+    Ok(Some(Arc::new(adapter)))
 }
 
 /// Who may read the Kubernetes APIs, when the flags restrict it.
