@@ -42,7 +42,10 @@ resourceRules:
 fn app() -> Router {
     let db = MemStorage::new();
     let add = |pairs: &[(&str, &str)], v: f64| {
-        let samples: Vec<Sample> = (0..5).rev().map(|i| Sample::new(NOW - i * 15_000, v)).collect();
+        let samples: Vec<Sample> = (0..5)
+            .rev()
+            .map(|i| Sample::new(NOW - i * 15_000, v))
+            .collect();
         db.add_series(&Labels::from_pairs(pairs).unwrap(), &samples)
             .unwrap();
     };

@@ -162,7 +162,15 @@ fn app() -> Router {
 }
 
 async fn get(uri: &str) -> (StatusCode, String, Json) {
-    let req = Request::builder().uri(uri).body(Body::empty()).unwrap();
+    get_accepting(uri, "*/*").await
+}
+
+async fn get_accepting(uri: &str, accept: &str) -> (StatusCode, String, Json) {
+    let req = Request::builder()
+        .uri(uri)
+        .header(header::ACCEPT, accept)
+        .body(Body::empty())
+        .unwrap();
     let resp = app().oneshot(req).await.unwrap();
     let status = resp.status();
     let ct = resp
@@ -346,4 +354,32 @@ async fn errors_are_kubernetes_status_objects() {
         missing["message"],
         "podmetrics.metrics.k8s.io \"default/broken\" not found"
     );
+}
+
+/// kubectl 1.32's discovery `Accept` header.
+const KUBECTL_DISCOVERY: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+
+#[tokio::test]
+async fn aggregated_discovery_when_asked_for() {
+    for (uri, name) in [("/apis", "apis_aggregated"), ("/api", "api_aggregated")] {
+        let (status, ct, json) = get_accepting(uri, KUBECTL_DISCOVERY).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            ct,
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+        );
+        assert_eq!(json["kind"], "APIGroupDiscoveryList");
+        golden(name, &json);
+    }
+    let (_, _, apis) = get_accepting("/apis", KUBECTL_DISCOVERY).await;
+    let versions = &apis["items"][0]["versions"];
+    assert_eq!(
+        versions[0]["version"], "v1",
+        "v1 is preferred (listed first)"
+    );
+    assert_eq!(versions[1]["resources"][1]["scope"], "Namespaced");
+    // A plain JSON client gets the legacy document.
+    let (_, ct, legacy) = get_accepting("/apis", "application/json").await;
+    assert_eq!(ct, "application/json");
+    assert_eq!(legacy["kind"], "APIGroupList");
 }

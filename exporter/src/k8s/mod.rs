@@ -31,10 +31,7 @@ use usage::Snapshot;
 /// The routes of this API, to merge into the server's router.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/api",
-            get(|h: HeaderMap| async move { ok(objects::api_versions(&host(&h))) }),
-        )
+        .route("/api", get(core_versions))
         .route(
             "/api/v1",
             get(|| async { ok(objects::core_resource_list()) }),
@@ -94,9 +91,46 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// `GET /apis`: metrics.k8s.io, and the adapter's groups when rules are configured.
-async fn group_list(State(state): State<AppState>) -> Response {
-    ok(objects::api_group_list(&custom::groups(&state)))
+/// The media type of aggregated discovery (client-go asks for it first).
+const AGGREGATED: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+/// Whether the `Accept` header lists aggregated discovery `v2` (parameters in any order).
+fn wants_aggregated(h: &HeaderMap) -> bool {
+    h.get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|range| {
+            let params: Vec<&str> = range.split(';').map(str::trim).collect();
+            params.first() == Some(&"application/json")
+                && ["g=apidiscovery.k8s.io", "v=v2", "as=APIGroupDiscoveryList"]
+                    .iter()
+                    .all(|p| params.contains(p))
+        })
+}
+
+fn aggregated(doc: &Value) -> Response {
+    let body = serde_json::to_string(doc).unwrap_or_default();
+    let headers = [(header::CONTENT_TYPE, AGGREGATED), (header::VARY, "Accept")];
+    (StatusCode::OK, headers, body).into_response()
+}
+
+/// `GET /api`: the core group, as `APIVersions` or aggregated discovery.
+async fn core_versions(h: HeaderMap) -> Response {
+    if wants_aggregated(&h) {
+        return aggregated(&objects::aggregated_discovery(true, &[]));
+    }
+    ok(objects::api_versions(&host(&h)))
+}
+
+/// `GET /apis`: metrics.k8s.io, and the adapter's groups when rules are configured, as
+/// `APIGroupList` or aggregated discovery.
+async fn group_list(State(state): State<AppState>, h: HeaderMap) -> Response {
+    let extra = custom::groups(&state);
+    if wants_aggregated(&h) {
+        return aggregated(&objects::aggregated_discovery(false, &extra));
+    }
+    ok(objects::api_group_list(&extra))
 }
 
 /// `GET /apis/<group>` for the adapter's groups.

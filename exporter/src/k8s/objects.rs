@@ -252,3 +252,51 @@ pub fn core_resource_list() -> Value {
         ],
     })
 }
+
+/// One resource in an aggregated discovery document: (resource, kind, namespaced).
+type DiscoveryResource = (&'static str, &'static str, bool);
+
+fn discovery_version(group: &str, version: &str, resources: &[DiscoveryResource]) -> Value {
+    let resources: Vec<Value> = resources
+        .iter()
+        .map(|(resource, kind, namespaced)| {
+            json!({
+                "resource": resource,
+                "responseKind": {"group": group, "version": version, "kind": kind},
+                "scope": if *namespaced { "Namespaced" } else { "Cluster" },
+                "singularResource": "",
+                "verbs": ["get", "list"],
+            })
+        })
+        .collect();
+    json!({"version": version, "freshness": "Current", "resources": resources})
+}
+
+/// The aggregated discovery document (`apidiscovery.k8s.io/v2` `APIGroupDiscoveryList`) of
+/// `/apis` (`core == false`: metrics.k8s.io and `extra` groups, whose metrics are listed by
+/// their own resource lists) or of `/api` (`core == true`: the core `nodes` and `pods`).
+pub fn aggregated_discovery(core: bool, extra: &[(&str, Vec<&str>)]) -> Value {
+    let mut items = Vec::new();
+    if core {
+        let v1 = discovery_version("", "v1", &[("nodes", "Node", false), ("pods", "Pod", true)]);
+        items.push(json!({"metadata": {"name": ""}, "versions": [v1]}));
+    } else {
+        let metrics = [
+            ("nodes", "NodeMetrics", false),
+            ("pods", "PodMetrics", true),
+        ];
+        let versions: Vec<Value> = VERSIONS
+            .iter()
+            .map(|v| discovery_version(GROUP, v, &metrics))
+            .collect();
+        items.push(json!({"metadata": {"name": GROUP}, "versions": versions}));
+        for (group, versions) in extra {
+            let versions: Vec<Value> = versions
+                .iter()
+                .map(|v| discovery_version(group, v, &[]))
+                .collect();
+            items.push(json!({"metadata": {"name": group}, "versions": versions}));
+        }
+    }
+    json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})
+}
