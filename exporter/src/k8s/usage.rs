@@ -7,10 +7,10 @@
 //! - **Containers:** `container_cpu_usage_seconds_total` and
 //!   `container_memory_working_set_bytes` with `namespace`, `pod` and `container` labels (the
 //!   kubelet's set, or cAdvisor's once pod names are known), `container="POD"` (the sandbox)
-//!   excluded. On a host without Kubernetes, cgroups that have neither `pod` nor `pod_uid`
-//!   labels stand in for pods: each leaf cgroup below the root is a pod named after its
-//!   directory, in a namespace named after its parent directory (`root` at the top), with one
-//!   container of the same name.
+//!   excluded. On a host without Kubernetes (no series of that node has a `pod` or `pod_uid`
+//!   label), cgroups stand in for pods: each leaf cgroup below the root is a pod named after
+//!   its directory, in a namespace named after its parent directory (`root` at the top), with
+//!   one container of the same name.
 //! - **Nodes:** `node_cpu_usage_seconds_total` / `node_memory_working_set_bytes` (kubelet), or
 //!   the root cgroup's `container_*{id="/"}` (cAdvisor), named by the `node` label, else by
 //!   `instance`. Capacity comes from the same node's `node_cpu_seconds_total` (one CPU per
@@ -262,12 +262,7 @@ fn last_values(
 pub fn pods(storage: &dyn Queryable, now: Timestamp) -> Result<Vec<PodUsage>, UsageError> {
     let cpu_series = select(storage, now, "container_cpu_usage_seconds_total", &[])?;
     let mem_series = select(storage, now, "container_memory_working_set_bytes", &[])?;
-    // Host cgroups carry an `id` and no pod labels; skip the leaf search when there are none.
-    let host = cpu_series
-        .iter()
-        .map(|(l, _)| l)
-        .filter(|l| l.get("pod").is_none());
-    let leaves = host_leaves(host);
+    let leaves = host_leaves(cpu_series.iter().map(|(l, _)| l));
     let mut cpu: HashMap<ContainerKey, Option<(Timestamp, i64, u64)>> = HashMap::new();
     for (l, t) in &cpu_series {
         if let Some(key) = container_key(l, &leaves) {
@@ -332,16 +327,20 @@ fn group_pods(
     out
 }
 
-/// Host cgroups (no pod labels) that have no child cgroup, per node.
+/// Host cgroups (no pod labels) that have no child cgroup, per node; none on a node that
+/// runs Kubernetes pods (a series there has `pod` or `pod_uid`), where system services are
+/// not pods.
 fn host_leaves<'a>(series: impl Iterator<Item = &'a Labels>) -> BTreeSet<(String, String)> {
     let mut ids: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut kube_nodes: BTreeSet<String> = BTreeSet::new();
     for l in series {
-        if is_host_cgroup(l)
-            && let Some(id) = l.get("id")
-        {
+        if !is_host_cgroup(l) {
+            kube_nodes.insert(node_of(l));
+        } else if let Some(id) = l.get("id") {
             ids.insert((node_of(l), id.to_string()));
         }
     }
+    ids.retain(|(node, _)| !kube_nodes.contains(node));
     let parents: BTreeSet<(String, String)> = ids
         .iter()
         .filter_map(|(n, id)| Some((n.clone(), id.rsplit_once('/')?.0.to_string())))
