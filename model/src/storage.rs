@@ -70,6 +70,9 @@ pub struct SelectHints {
     pub step_ms: i64,
     /// The function the selection feeds, such as `rate`, when there is one.
     pub func: Option<String>,
+    /// The caller does not need the series sorted by labels (a storage may then skip
+    /// sorting; one that ignores the hint still sorts).
+    pub unordered: bool,
 }
 
 /// A series with its samples inside a querier's range, in ascending time order.

@@ -147,13 +147,15 @@ impl DbQuerier<'_> {
         self.matching(&[all])
     }
 
-    /// The labels and ids of the series matching `matchers`, sorted by labels.
-    fn matching_ids(&self, matchers: &[Matcher]) -> Result<Vec<(Labels, SeriesId)>> {
+    /// The labels and ids of the series matching `matchers`, sorted by labels when `sorted`.
+    fn matching_ids(&self, matchers: &[Matcher], sorted: bool) -> Result<Vec<(Labels, SeriesId)>> {
         let mut out = Vec::new();
         for id in index::select_ids(&self.db.store, matchers)? {
             out.push((self.db.series_labels(id)?, id));
         }
-        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        if sorted {
+            out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        }
         Ok(out)
     }
 
@@ -176,8 +178,8 @@ impl DbQuerier<'_> {
 impl Querier for DbQuerier<'_> {
     /// Decodes each series' samples only when the iteration reaches it, so a reader that
     /// handles one series at a time holds one series' samples at a time.
-    fn select(&self, _hints: &SelectHints, matchers: &[Matcher]) -> model::Result<SeriesSet<'_>> {
-        let ids = self.matching_ids(matchers)?;
+    fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> model::Result<SeriesSet<'_>> {
+        let ids = self.matching_ids(matchers, !hints.unordered)?;
         let (db, mint, maxt) = (self.db, self.mint, self.maxt);
         Ok(Box::new(ids.into_iter().filter_map(move |(labels, id)| {
             match db.series_samples(id, mint, maxt) {

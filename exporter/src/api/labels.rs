@@ -104,6 +104,7 @@ fn select_labels(q: &dyn Querier, sel: &Selection) -> Result<Vec<Labels>, ApiErr
         end: sel.end_ms,
         step_ms: 0,
         func: Some("series".into()),
+        unordered: true,
     };
     let mut all = BTreeSet::new();
     for set in &sel.sets {

@@ -135,6 +135,7 @@ fn select(
     let hints = SelectHints {
         start: now - LOOKBACK_MS,
         end: now,
+        unordered: true,
         ..SelectHints::default()
     };
     let mut out = Vec::new();
