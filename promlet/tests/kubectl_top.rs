@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use support::{Guard, free_port, get, wait_for};
+use support::{Guard, free_port, get, table_words as words, wait_for};
 
 /// The import file: one node (100m of 4 CPUs, 2 GiB of 8 GiB) and two pods, samples 25 s
 /// and 10 s (CPU of `dns`: 40 s and 10 s) before `now_s`.
@@ -87,19 +87,6 @@ fn promlet_top(server: &str, args: &[&str]) -> Output {
         .args(["--server", server])
         .output()
         .expect("promlet top runs")
-}
-
-/// kubectl's table as rows of words.
-fn words(out: &Output) -> Vec<Vec<String>> {
-    assert!(
-        out.status.success(),
-        "kubectl failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.split_whitespace().map(str::to_string).collect())
-        .collect()
 }
 
 fn rows(table: &[&str]) -> Vec<Vec<String>> {

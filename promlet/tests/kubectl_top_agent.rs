@@ -21,7 +21,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use collector::exposition::{Entry, Format, Parser};
-use support::{Guard, free_port, get, query, wait_for};
+use support::{Guard, free_port, get, query, table_words as words, wait_for};
 
 const FIXTURE_PROC: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -50,18 +50,6 @@ fn working_set(body: &str, id: &str) -> f64 {
         }
     }
     panic!("no working set for {id}")
-}
-
-fn words(out: &std::process::Output) -> Vec<Vec<String>> {
-    assert!(
-        out.status.success(),
-        "kubectl: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.split_whitespace().map(str::to_string).collect())
-        .collect()
 }
 
 fn mib(bytes: f64) -> String {

@@ -12,65 +12,16 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::{Guard, free_port, wait_for};
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use support::{Guard, free_port, make_ca, signed_cert, wait_for};
 
 /// A CA named `name` and a client certificate it signs (`<name>-client.crt/.key`).
 fn ca_and_client(dir: &Path, name: &str) {
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-    ];
-    let (ca_key, ca_crt) = (format!("{name}.key"), format!("{name}.crt"));
-    let (key, csr, crt) = (
-        format!("{name}-client.key"),
-        format!("{name}-client.csr"),
-        format!("{name}-client.crt"),
-    );
-    let subject = format!("/CN={name} CA");
-    let mut ca = vec!["req", "-x509", "-days", "2", "-subj", &subject];
-    ca.extend(ec);
-    ca.extend(["-keyout", &ca_key, "-out", &ca_crt]);
-    openssl(dir, &ca);
-    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
-    let mut req = vec!["req", "-subj", "/CN=front-proxy-client"];
-    req.extend(ec);
-    req.extend(["-keyout", &key, "-out", &csr]);
-    openssl(dir, &req);
-    openssl(
+    make_ca(dir, name);
+    signed_cert(
         dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            &ca_crt,
-            "-CAkey",
-            &ca_key,
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            "client.ext",
-            "-out",
-            &crt,
-        ],
+        name,
+        &format!("{name}-client"),
+        "extendedKeyUsage=clientAuth",
     );
 }
 

@@ -32,6 +32,38 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// `GET base+path?params` from a promlet or Prometheus server: the URL asked, the status and
+/// the body. Non-2xx statuses are returned, not errors, so callers can read error bodies.
+///
+/// # Errors
+/// Connection failures and unreadable bodies, naming the URL.
+pub(crate) fn http_get(
+    base: &str,
+    path: &str,
+    params: &[(&str, String)],
+) -> Result<(String, ureq::http::StatusCode, String)> {
+    use anyhow::Context as _;
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(600)))
+        .build()
+        .new_agent();
+    let mut resp = agent
+        .get(&url)
+        .query_pairs(params.iter().map(|(k, v)| (*k, v.as_str())))
+        .call()
+        .with_context(|| format!("asking {url}"))?;
+    let status = resp.status();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(u64::MAX)
+        .read_to_string()
+        .with_context(|| format!("reading the answer of {url}"))?;
+    Ok((url, status, body))
+}
+
 /// A failure already reported on stdout or stderr: the binary exits 1 without a message.
 #[derive(Debug)]
 pub(crate) struct SilentFailure;

@@ -5,7 +5,7 @@
 //! fails against `promlet serve` fails the same way on `--data`, with the same message.
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow, bail};
 use exporter::api::time::{ApiTime, parse_duration, parse_time};
@@ -140,24 +140,7 @@ fn local_answer(res: QueryResult) -> Answer {
 
 /// Asks a server and reads its answer; an error answer becomes an error naming its class.
 fn fetch(base: &str, path: &str, params: &[(&str, String)]) -> Result<Answer> {
-    let url = format!("{}{path}", base.trim_end_matches('/'));
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(600)))
-        .build()
-        .new_agent();
-    let mut resp = agent
-        .get(&url)
-        .query_pairs(params.iter().map(|(k, v)| (*k, v.as_str())))
-        .call()
-        .with_context(|| format!("asking {url}"))?;
-    let status = resp.status();
-    let body = resp
-        .body_mut()
-        .with_config()
-        .limit(u64::MAX)
-        .read_to_string()
-        .with_context(|| format!("reading the answer of {url}"))?;
+    let (url, status, body) = super::http_get(base, path, params)?;
     query_output::decode(&body).map_err(|e| {
         if e.is::<query_output::ServerError>() {
             e

@@ -4,7 +4,6 @@
 //! (promlet's `time` parameter).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use exporter::k8s::format::parse_quantity;
@@ -32,24 +31,7 @@ pub(crate) fn run(args: TopArgs) -> Result<()> {
 }
 
 fn get_json(base: &str, path: &str, params: &[(&str, String)]) -> Result<Value> {
-    let url = format!("{}{path}", base.trim_end_matches('/'));
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(120)))
-        .build()
-        .new_agent();
-    let mut resp = agent
-        .get(&url)
-        .query_pairs(params.iter().map(|(k, v)| (*k, v.as_str())))
-        .call()
-        .with_context(|| format!("asking {url}"))?;
-    let status = resp.status();
-    let body = resp
-        .body_mut()
-        .with_config()
-        .limit(1 << 30)
-        .read_to_string()
-        .with_context(|| format!("reading the answer of {url}"))?;
+    let (url, status, body) = super::http_get(base, path, params)?;
     let json: Value = serde_json::from_str(&body)
         .with_context(|| format!("{url} answered {status} with no JSON: {}", body.trim()))?;
     if !status.is_success() {

@@ -79,3 +79,90 @@ pub(crate) fn encode(s: &str) -> String {
         })
         .collect()
 }
+
+/// Runs the `openssl` command in `dir`, failing the test on an error.
+pub(crate) fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl runs (scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const EC_KEY: [&str; 5] = [
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+];
+
+/// A self-signed CA in `dir`: `<ca>.key` and `<ca>.crt`.
+pub(crate) fn make_ca(dir: &std::path::Path, ca: &str) {
+    let (key, crt, subject) = (
+        format!("{ca}.key"),
+        format!("{ca}.crt"),
+        format!("/CN={ca}"),
+    );
+    let mut args = vec!["req", "-x509", "-days", "2", "-subj", &subject];
+    args.extend(EC_KEY);
+    args.extend(["-keyout", &key, "-out", &crt]);
+    openssl(dir, &args);
+}
+
+/// A certificate `<who>.crt` (key `<who>.key`) signed by `<ca>`, with the x509v3 `extension`
+/// (`subjectAltName=IP:127.0.0.1`, `extendedKeyUsage=clientAuth`, ...).
+pub(crate) fn signed_cert(dir: &std::path::Path, ca: &str, who: &str, extension: &str) {
+    let (key, csr, crt, ext) = (
+        format!("{who}.key"),
+        format!("{who}.csr"),
+        format!("{who}.crt"),
+        format!("{who}.ext"),
+    );
+    std::fs::write(dir.join(&ext), format!("{extension}\n")).unwrap();
+    let subject = format!("/CN={who}");
+    let mut req = vec!["req", "-subj", &subject];
+    req.extend(EC_KEY);
+    req.extend(["-keyout", &key, "-out", &csr]);
+    openssl(dir, &req);
+    let (ca_crt, ca_key) = (format!("{ca}.crt"), format!("{ca}.key"));
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca_crt,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &ext,
+            "-out",
+            &crt,
+        ],
+    );
+}
+
+/// A table printed by kubectl or promlet as rows of words (padding ignored); fails the test
+/// when the command failed.
+pub(crate) fn table_words(out: &std::process::Output) -> Vec<Vec<String>> {
+    assert!(
+        out.status.success(),
+        "command failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect()
+}
