@@ -52,6 +52,9 @@ pub struct AppState {
     pub auth: Option<Arc<auth::Auth>>,
     /// prometheus-adapter rules for the custom and external metrics APIs (`None`: not served).
     pub adapter: Option<Arc<k8s::adapter::Adapter>>,
+    /// Pod objects, for `labelSelector`s on pods (`None` without a Kubernetes API: selectors
+    /// then see no pod labels, and custom metrics match them against series labels).
+    pub pods: Option<Arc<dyn k8s::PodObjects>>,
 }
 
 impl AppState {
@@ -67,6 +70,7 @@ impl AppState {
             targets: Arc::new(api::targets::NoTargets),
             auth: None,
             adapter: None,
+            pods: None,
         }
     }
 }

@@ -10,6 +10,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use std::collections::BTreeMap;
+
+use exporter::k8s::PodObjects;
 use exporter::k8s::adapter::Adapter;
 use exporter::{AppState, router};
 use http_body_util::BodyExt;
@@ -40,6 +43,10 @@ resourceRules:
 "#;
 
 fn app() -> Router {
+    app_with(None)
+}
+
+fn app_with(pods: Option<Arc<dyn PodObjects>>) -> Router {
     let db = MemStorage::new();
     let add = |pairs: &[(&str, &str)], v: f64| {
         let samples: Vec<Sample> = (0..5)
@@ -84,12 +91,17 @@ fn app() -> Router {
     let mut state = AppState::new(Arc::new(Registry::default()), Arc::new(db), engine);
     state.clock = Arc::new(|| NOW);
     state.adapter = Some(Arc::new(Adapter::load(RULES).unwrap()));
+    state.pods = pods;
     router(state)
 }
 
 async fn get(uri: &str) -> (StatusCode, Value) {
+    get_from(app(), uri).await
+}
+
+async fn get_from(app: Router, uri: &str) -> (StatusCode, Value) {
     let req = Request::builder().uri(uri).body(Body::empty()).unwrap();
-    let resp = app().oneshot(req).await.unwrap();
+    let resp = app.oneshot(req).await.unwrap();
     let status = resp.status();
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     (
@@ -250,4 +262,50 @@ async fn unknown_metrics_and_bad_selectors_are_status_errors() {
         assert_eq!(status.as_u16(), code, "{uri}: {json}");
         assert_eq!(json["kind"], "Status", "{uri}");
     }
+}
+
+/// Pod objects of namespace `default`: both pods labelled `tier=frontend`; the series' own
+/// `app` labels differ.
+struct StaticPods;
+
+impl PodObjects for StaticPods {
+    fn labels(&self, ns: &str, name: &str) -> Option<Arc<BTreeMap<String, String>>> {
+        self.pods_in(ns)
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, l)| l)
+    }
+
+    fn pods_in(&self, ns: &str) -> Vec<(String, Arc<BTreeMap<String, String>>)> {
+        if ns != "default" {
+            return Vec::new();
+        }
+        let labels = Arc::new(BTreeMap::from([(
+            "tier".to_string(),
+            "frontend".to_string(),
+        )]));
+        vec![
+            ("web-1".to_string(), labels.clone()),
+            ("web-2".to_string(), labels),
+        ]
+    }
+}
+
+#[tokio::test]
+async fn with_pod_objects_the_selector_picks_pods_not_series() {
+    let app = || app_with(Some(Arc::new(StaticPods)));
+    let uri =
+        format!("{BASE}/namespaces/default/pods/*/inflight_requests?labelSelector=tier%3Dfrontend");
+    let (status, both) = get_from(app(), &uri).await;
+    assert_eq!(status, StatusCode::OK, "{both}");
+    assert_eq!(
+        values(&both),
+        [
+            ("web-1".to_string(), "1".to_string()),
+            ("web-2".to_string(), "500m".to_string())
+        ]
+    );
+    let uri = format!("{BASE}/namespaces/default/pods/*/inflight_requests?labelSelector=app%3Dweb");
+    let (_, none) = get_from(app(), &uri).await;
+    assert_eq!(none["items"], json!([]), "series labels are not pod labels");
 }

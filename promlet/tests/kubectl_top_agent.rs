@@ -5,6 +5,8 @@
 //! `promlet serve` (with a `node` target label, as deploy/prometheus.yml sets it); the real
 //! kubectl then prints the node and the pod from promlet's metrics API.
 //!
+//! The server also watches pod objects from the fake API, so `labelSelector`s see pod labels.
+//!
 //! The fixture files do not change, so CPU is 0; memory and capacity are checked against the
 //! working sets the agent itself exposes and the fixture's `MemTotal` and two CPUs.
 
@@ -121,6 +123,7 @@ async fn kubectl_top_through_agent_and_server() {
         .arg(dir.path().join("data"))
         .arg("--config.file")
         .arg(&config)
+        .env("KUBECONFIG", &kubeconfig)
         .env("PROMLET_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
@@ -157,6 +160,38 @@ async fn kubectl_top_through_agent_and_server() {
             vec!["default", "web-0", "nginx", "0m", &mib(nginx)],
         ],
         "the sandbox container and the system services are not shown"
+    );
+    // The server watches pod objects: label selectors see their labels, and the pod's
+    // metrics carry them, as metrics-server's do.
+    let pods_url = format!("{server}/apis/metrics.k8s.io/v1beta1/pods");
+    let selected = wait_for("pod labels from the API", Duration::from_secs(30), || {
+        let body = get(&format!(
+            "{pods_url}?labelSelector=app.kubernetes.io%2Fname%3Dweb"
+        ))?;
+        let json: serde_json::Value = serde_json::from_str(&body).ok()?;
+        (json["items"].as_array()?.len() == 1).then_some(json)
+    });
+    assert_eq!(
+        selected["items"][0]["metadata"]["labels"]["app.kubernetes.io/name"],
+        "web"
+    );
+    let none: serde_json::Value = serde_json::from_str(
+        &get(&format!(
+            "{pods_url}?labelSelector=app.kubernetes.io%2Fname%3Ddb"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(none["items"], serde_json::json!([]));
+    assert_eq!(
+        words(&kubectl(&[
+            "top",
+            "pod",
+            "-A",
+            "-l",
+            "app.kubernetes.io/name=web"
+        ]))[1][1],
+        "web-0"
     );
     drop(api);
 }

@@ -18,7 +18,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::{Guard, free_port, get, make_ca, query, signed_cert, wait_for};
+use support::{Guard, free_port, get, make_ca, query, signed_cert, wait_for, wait_listening};
 
 const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
 
@@ -53,7 +53,9 @@ fn start_exporter(dir: &Path, name: &str, require_client_cert: bool) -> (Guard, 
         .stderr(Stdio::null())
         .spawn()
         .expect("node exporter starts");
-    (Guard(child), addr)
+    let guard = Guard(child);
+    wait_listening(&addr);
+    (guard, addr)
 }
 
 fn job(name: &str, target: &str, tls: &str) -> String {

@@ -6,11 +6,13 @@
 //! client. TLS is rustls with the ring provider only; [`client`] installs it as the process
 //! default first (kube builds its TLS config from the process default).
 
+pub mod pod_labels;
 pub mod pods;
 pub mod sd;
 
 use std::path::Path;
 
+pub use pod_labels::KubePodLabels;
 pub use pods::KubePodMetadata;
 
 /// Why a Kubernetes client could not be built.

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use super::adapter::{Adapter, Discovered, Rule, singular};
 use super::format::{milli_quantity, rfc3339_seconds};
-use super::selector::parse_label_selector;
+use super::selector::{parse_label_selector, regex_escape};
 use super::{Failure, bad_request, failure, ok};
 use crate::AppState;
 
@@ -232,13 +232,40 @@ async fn object(state: AppState, req: ObjectRequest) -> Result<Response, Failure
     if let (Some(ns), Some(ns_label)) = (&req.namespace, rule.label_for("namespace")) {
         matchers.push(matcher(MatchOp::Equal, ns_label, ns)?);
     }
-    let (op, value) = if req.name == "*" {
-        (MatchOp::Regex, ".+")
-    } else {
-        (MatchOp::Equal, req.name.as_str())
-    };
-    matchers.push(matcher(op, &label, value)?);
-    matchers.extend(selector_matchers(req.query.as_deref(), "labelSelector")?);
+    match state
+        .pods
+        .as_ref()
+        .filter(|_| resource == "pod" && req.name == "*")
+    {
+        // As prometheus-adapter does: the selector picks pod objects, whose names the query
+        // then matches.
+        Some(pods) => {
+            let ns = req.namespace.as_deref().unwrap_or_default();
+            let sel = parse_label_selector(&param(req.query.as_deref(), "labelSelector"))
+                .map_err(|e| bad_request(e.to_string()))?;
+            let names: Vec<String> = pods
+                .pods_in(ns)
+                .into_iter()
+                .filter(|(_, labels)| sel.matches(labels))
+                .map(|(name, _)| regex_escape(&name))
+                .collect();
+            if names.is_empty() {
+                let version = format!("{CUSTOM}/{}", req.version);
+                return Ok(ok(json!({"kind": "MetricValueList", "apiVersion": version,
+                    "metadata": {}, "items": []})));
+            }
+            matchers.push(matcher(MatchOp::Regex, &label, &names.join("|"))?);
+        }
+        None => {
+            let (op, value) = if req.name == "*" {
+                (MatchOp::Regex, ".+")
+            } else {
+                (MatchOp::Equal, req.name.as_str())
+            };
+            matchers.push(matcher(op, &label, value)?);
+            matchers.extend(selector_matchers(req.query.as_deref(), "labelSelector")?);
+        }
+    }
     matchers.extend(selector_matchers(
         req.query.as_deref(),
         "metricLabelSelector",

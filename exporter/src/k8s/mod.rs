@@ -15,6 +15,7 @@ pub mod selector;
 pub mod usage;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -380,12 +381,10 @@ async fn pod_list(
         version_ok(&version)?;
         let sel = selectors(q.as_deref(), &POD_FIELDS)?;
         let (snap, now) = read(&state, Part::Pods, sel.time).await?;
-        let no_labels = BTreeMap::new();
         let items: Vec<_> = snap
             .pods
             .iter()
             .filter(|p| ns.as_ref().is_none_or(|ns| &p.namespace == ns))
-            .filter(|_| sel.labels.matches(&no_labels))
             .filter(|p| {
                 sel.fields.matches(|f| match f {
                     "metadata.name" => Some(p.name.as_str()),
@@ -393,12 +392,46 @@ async fn pod_list(
                     _ => None,
                 })
             })
-            .map(|p| objects::pod_metrics(p, &now, None))
+            .filter_map(|p| {
+                let labels = pod_labels(&state, p);
+                sel.labels
+                    .matches(&labels)
+                    .then(|| objects::pod_metrics(p, &now, None, labels))
+            })
             .collect();
         let version = api_version(&version);
         Ok(ok(objects::typed_list("PodMetricsList", &version, items)))
     };
     run.await.unwrap_or_else(|f: Failure| f.into_response())
+}
+
+/// The labels of the pod object behind `p` (none without a Kubernetes API).
+fn pod_labels(state: &AppState, p: &usage::PodUsage) -> BTreeMap<String, String> {
+    state
+        .pods
+        .as_ref()
+        .and_then(|objects| objects.labels(&p.namespace, &p.name))
+        .map(|l| (*l).clone())
+        .unwrap_or_default()
+}
+
+/// Pod objects from the Kubernetes API: their labels, for `labelSelector`s (metrics-server
+/// and prometheus-adapter evaluate them against pod objects, not series).
+pub trait PodObjects: Send + Sync {
+    /// The labels of pod `namespace/name`, if it exists.
+    fn labels(&self, namespace: &str, name: &str) -> Option<Arc<BTreeMap<String, String>>>;
+    /// The pods of `namespace` with their labels.
+    fn pods_in(&self, namespace: &str) -> Vec<(String, Arc<BTreeMap<String, String>>)>;
+}
+
+impl PodObjects for collector::k8s::KubePodLabels {
+    fn labels(&self, namespace: &str, name: &str) -> Option<Arc<BTreeMap<String, String>>> {
+        collector::k8s::KubePodLabels::labels(self, namespace, name)
+    }
+
+    fn pods_in(&self, namespace: &str) -> Vec<(String, Arc<BTreeMap<String, String>>)> {
+        collector::k8s::KubePodLabels::pods_in(self, namespace)
+    }
 }
 
 async fn pod_get(
@@ -414,7 +447,8 @@ async fn pod_get(
             .find(|p| p.namespace == ns && p.name == name);
         let pod = pod.ok_or_else(|| not_found("pods", &format!("{ns}/{name}")))?;
         let version = api_version(&version);
-        Ok(ok(objects::pod_metrics(pod, &now, Some(&version))))
+        let labels = pod_labels(&state, pod);
+        Ok(ok(objects::pod_metrics(pod, &now, Some(&version), labels)))
     };
     run.await.unwrap_or_else(|f: Failure| f.into_response())
 }

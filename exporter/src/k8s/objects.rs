@@ -107,11 +107,12 @@ pub fn node_metrics<'a>(
     }
 }
 
-/// `p` as a `PodMetrics` (see [`node_metrics`]).
+/// `p` as a `PodMetrics` with its pod object's `labels` (see [`node_metrics`]).
 pub fn pod_metrics<'a>(
     p: &'a PodUsage,
     created: &'a str,
     api_version: Option<&'a str>,
+    labels: BTreeMap<String, String>,
 ) -> PodMetrics<'a> {
     let (ts, window) = p.timestamp_window();
     PodMetrics {
@@ -121,7 +122,7 @@ pub fn pod_metrics<'a>(
             name: &p.name,
             namespace: Some(&p.namespace),
             creation_timestamp: created,
-            labels: BTreeMap::new(),
+            labels,
         },
         timestamp: rfc3339_seconds(ts),
         window: go_duration(window),

@@ -50,6 +50,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     state.targets = targets.clone();
     state.auth = auth(&args.tls)?;
     state.adapter = adapter(args.adapter_config.as_deref())?;
+    state.pods = pod_objects().await;
     let tls = tls_config(&args.tls)?;
     let listener = TcpListener::bind(args.listen)
         .await
@@ -100,6 +101,24 @@ fn tls_config(args: &TlsArgs) -> Result<Option<rustls::ServerConfig>> {
     };
     let config = exporter::tls::server_config(&cert, args.front_proxy_ca.as_deref())?;
     Ok(Some(config))
+}
+
+/// Pod labels from the Kubernetes API when this process has a cluster configuration
+/// (in-cluster or `KUBECONFIG`), for `labelSelector`s on pods; none otherwise.
+async fn pod_objects() -> Option<Arc<dyn exporter::k8s::PodObjects>> {
+    if !collector::k8s::cluster_present() {
+        return None;
+    }
+    match collector::k8s::client(None, None).await {
+        Ok(client) => {
+            tracing::info!("watching pod labels for label selectors");
+            Some(Arc::new(collector::k8s::KubePodLabels::start(client)))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "no Kubernetes client: label selectors see no pod labels");
+            None
+        }
+    }
 }
 
 /// The custom/external metrics rules of `--adapter.config`.

@@ -166,3 +166,13 @@ pub(crate) fn table_words(out: &std::process::Output) -> Vec<Vec<String>> {
         .map(|l| l.split_whitespace().map(str::to_string).collect())
         .collect()
 }
+
+/// Waits until something accepts TCP connections on `addr`, so that the next `free_port`
+/// cannot hand out the same port again.
+pub(crate) fn wait_listening(addr: &str) {
+    wait_for(
+        &format!("a listener on {addr}"),
+        Duration::from_secs(30),
+        || std::net::TcpStream::connect(addr).ok().map(|_| ()),
+    );
+}
