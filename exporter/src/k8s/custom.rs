@@ -3,11 +3,12 @@
 //! in the JSON the HPA controller reads.
 //!
 //! A request for a resource (`pods`, `deployments.apps`, a namespace) becomes the rule's
-//! `metricsQuery` with `<<.LabelMatchers>>` = the namespace, the object's name (`=~".+"` for
-//! `*`) and the request's `labelSelector`, grouped by the resource's label. promlet lists no
-//! Kubernetes objects, so a `labelSelector` is matched against the series' own labels (pod
-//! labels copied onto series by relabeling, as `labelmap` of `__meta_kubernetes_pod_label_*`
-//! does), not against pod objects as prometheus-adapter does.
+//! `metricsQuery` with `<<.LabelMatchers>>` = the namespace and the object's name, grouped by
+//! the resource's label. For pods `*` with a `labelSelector`, the selector picks pod objects
+//! (when the server watches them, [`crate::AppState::pods`]) whose names the query then
+//! matches, as prometheus-adapter does; without pod objects it is matched against the series'
+//! own labels (pod labels copied onto series by relabeling, as `labelmap` of
+//! `__meta_kubernetes_pod_label_*` does).
 
 use std::sync::Arc;
 
