@@ -8,26 +8,17 @@
 #[path = "../../collector/tests/fixtures/k8s/fake_api.rs"]
 mod fake_api;
 
+mod support;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-struct Guard(Child);
+use support::{Guard, free_port, get_json, serve_command};
 
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Polls `probe` for up to a minute.
+fn wait_for<T>(what: &str, probe: impl FnMut() -> Option<T>) -> T {
+    support::wait_for(what, Duration::from_secs(60), probe)
 }
 
 /// A metrics endpoint on 127.0.0.1 answering every request with `body`; returns its port.
@@ -54,32 +45,6 @@ fn metrics_server(body: &'static str) -> u16 {
         }
     });
     port
-}
-
-fn get_json(url: &str) -> Option<serde_json::Value> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(5)))
-        .build()
-        .new_agent();
-    let text = agent
-        .get(url)
-        .call()
-        .ok()?
-        .body_mut()
-        .read_to_string()
-        .ok()?;
-    serde_json::from_str(&text).ok()
-}
-
-fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(v) = probe() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn config(api: &str) -> String {
@@ -125,19 +90,9 @@ fn serve_scrapes_discovered_pods_until_deleted() {
     std::fs::write(&config_path, config(&api.url())).unwrap();
     let listen = format!("127.0.0.1:{}", free_port());
     let _promlet = Guard(
-        Command::new(env!("CARGO_BIN_EXE_promlet"))
-            .args([
-                "serve",
-                "--collect-host=false",
-                "--listen",
-                &listen,
-                "--data",
-            ])
-            .arg(dir.path().join("data"))
+        serve_command(&listen, &dir.path().join("data"))
             .arg("--config.file")
             .arg(&config_path)
-            .env("PROMLET_LOG", "warn")
-            .stdout(Stdio::null())
             .spawn()
             .expect("promlet starts"),
     );

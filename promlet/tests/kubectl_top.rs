@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use support::{Guard, free_port, get, table_words as words, wait_for};
+use support::{Guard, free_port, get, serve_command, table_words as words, wait_for};
 
 /// The import file: one node (100m of 4 CPUs, 2 GiB of 8 GiB) and two pods, samples 25 s
 /// and 10 s (CPU of `dns`: 40 s and 10 s) before `now_s`.
@@ -118,17 +118,7 @@ fn kubectl_top_reads_promlet() {
     );
 
     let listen = format!("127.0.0.1:{}", free_port());
-    let child = Command::new(env!("CARGO_BIN_EXE_promlet"))
-        .args([
-            "serve",
-            "--collect-host=false",
-            "--listen",
-            &listen,
-            "--data",
-        ])
-        .arg(&data)
-        .env("PROMLET_LOG", "warn")
-        .stdout(Stdio::null())
+    let child = serve_command(&listen, &data)
         .spawn()
         .expect("promlet serve starts");
     let _serve = Guard(child);

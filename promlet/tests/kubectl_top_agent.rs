@@ -23,7 +23,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use collector::exposition::{Entry, Format, Parser};
-use support::{Guard, free_port, get, query, table_words as words, wait_for};
+use support::{Guard, free_port, get, query, serve_command, table_words as words, wait_for};
 
 const FIXTURE_PROC: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -112,20 +112,10 @@ async fn kubectl_top_through_agent_and_server() {
     )
     .unwrap();
     let listen = format!("127.0.0.1:{}", free_port());
-    let serve = Command::new(env!("CARGO_BIN_EXE_promlet"))
-        .args([
-            "serve",
-            "--collect-host=false",
-            "--listen",
-            &listen,
-            "--data",
-        ])
-        .arg(dir.path().join("data"))
+    let serve = serve_command(&listen, &dir.path().join("data"))
         .arg("--config.file")
         .arg(&config)
         .env("KUBECONFIG", &kubeconfig)
-        .env("PROMLET_LOG", "warn")
-        .stdout(Stdio::null())
         .spawn()
         .expect("promlet serve starts");
     let _serve = Guard(serve);

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use collector::exposition::{Entry, Format, Parser};
-use support::{Guard, free_port, get, query, wait_for};
+use support::{Guard, free_port, get, query, serve_command, wait_for};
 
 const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
 
@@ -46,19 +46,9 @@ fn start_promlet(dir: &Path, listen: &str, target: &str) -> Guard {
         ),
     )
     .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_promlet"))
-        .args([
-            "serve",
-            "--collect-host=false",
-            "--listen",
-            listen,
-            "--data",
-        ])
-        .arg(dir.join("data"))
+    let child = serve_command(listen, &dir.join("data"))
         .arg("--config.file")
         .arg(&config)
-        .env("PROMLET_LOG", "warn")
-        .stdout(Stdio::null())
         .spawn()
         .expect("promlet starts");
     Guard(child)

@@ -18,7 +18,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::{Guard, free_port, get, make_ca, query, signed_cert, wait_for, wait_listening};
+use support::{
+    Guard, free_port, get, make_ca, query, serve_command, signed_cert, wait_for, wait_listening,
+};
 
 const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
 
@@ -67,18 +69,8 @@ fn job(name: &str, target: &str, tls: &str) -> String {
 fn serve(dir: &Path, config: &str, listen: &str) -> Command {
     let file = dir.join("prometheus.yml");
     std::fs::write(&file, config).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_promlet"));
-    cmd.args([
-        "serve",
-        "--collect-host=false",
-        "--listen",
-        listen,
-        "--data",
-    ])
-    .arg(dir.join("data"))
-    .arg("--config.file")
-    .arg(&file)
-    .env("PROMLET_LOG", "warn");
+    let mut cmd = serve_command(listen, &dir.join("data"));
+    cmd.arg("--config.file").arg(&file);
     cmd
 }
 

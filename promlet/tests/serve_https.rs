@@ -9,10 +9,10 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use support::{Guard, free_port, make_ca, signed_cert, wait_for};
+use support::{Guard, free_port, make_ca, serve_command, signed_cert, wait_for};
 
 /// A CA named `name` and a client certificate it signs (`<name>-client.crt/.key`).
 fn ca_and_client(dir: &Path, name: &str) {
@@ -47,22 +47,12 @@ fn kubernetes_apis_need_the_front_proxy_or_a_token() {
     ca_and_client(d, "stranger");
     std::fs::write(d.join("tokens"), "# token,user,uid\ns3cret,admin,1\n").unwrap();
     let listen = format!("127.0.0.1:{}", free_port());
-    let child = Command::new(env!("CARGO_BIN_EXE_promlet"))
-        .args([
-            "serve",
-            "--collect-host=false",
-            "--tls-self-signed",
-            "--listen",
-            &listen,
-        ])
-        .arg("--data")
-        .arg(d.join("data"))
+    let child = serve_command(&listen, &d.join("data"))
+        .arg("--tls-self-signed")
         .arg("--requestheader-client-ca-file")
         .arg(d.join("front-proxy.crt"))
         .arg("--authentication-token-file")
         .arg(d.join("tokens"))
-        .env("PROMLET_LOG", "warn")
-        .stdout(Stdio::null())
         .spawn()
         .expect("promlet serve starts");
     let _serve = Guard(child);

@@ -159,16 +159,6 @@ fn node_of(l: &Labels) -> String {
 
 type ContainerKey = (String, String, String);
 
-/// Reads every node and pod with usage at `now`.
-///
-/// # Errors
-/// A storage failure.
-pub fn snapshot(storage: &dyn Queryable, now: Timestamp) -> Result<Snapshot, UsageError> {
-    let pods = pods(storage, now)?;
-    let nodes = nodes(storage, now)?;
-    Ok(Snapshot { nodes, pods })
-}
-
 /// Every node with usage at `now`, sorted by name.
 ///
 /// # Errors

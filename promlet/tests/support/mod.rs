@@ -176,3 +176,25 @@ pub(crate) fn wait_listening(addr: &str) {
         || std::net::TcpStream::connect(addr).ok().map(|_| ()),
     );
 }
+
+/// `promlet serve --collect-host=false --listen <listen> --data <data>`, logging warnings
+/// only, stdout discarded; the caller adds flags and spawns it.
+pub(crate) fn serve_command(listen: &str, data: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_promlet"));
+    cmd.args([
+        "serve",
+        "--collect-host=false",
+        "--listen",
+        listen,
+        "--data",
+    ])
+    .arg(data)
+    .env("PROMLET_LOG", "warn")
+    .stdout(std::process::Stdio::null());
+    cmd
+}
+
+/// `get(url)` parsed as JSON.
+pub(crate) fn get_json(url: &str) -> Option<serde_json::Value> {
+    serde_json::from_str(&get(url)?).ok()
+}
