@@ -65,7 +65,7 @@ measure() { # label data-dir
   printf '%-12s one namespace: %.1f ms; nodes: %.1f ms\n' "$1" \
     "$(curl -sf "$n1" -o /dev/null -w '%{time_total}' | awk '{print $1*1000}')" \
     "$(curl -sf "http://127.0.0.1:$port/apis/metrics.k8s.io/v1beta1/nodes" -o /dev/null -w '%{time_total}' | awk '{print $1*1000}')"
-  [[ -n "${PERF:-}" && "$1" != empty ]] && { perf record -q -g -p $pid -o /tmp/x/api.data -- sleep 6 & sleep 0.5; for _ in $(seq 15); do curl -sf "$url" -o /dev/null; done; wait; }
+  [[ -n "${PERF:-}" && "$1" != empty ]] && { perf record -q -g -p $pid -o "${PERF_DATA:-/tmp/metrics_api.perf}" -- sleep 6 & local perf=$!; sleep 0.5; for _ in $(seq 15); do curl -sf "$url" -o /dev/null; done; wait $perf; }
   kill $pid; wait $pid 2>/dev/null || true
 }
 mkdir -p "$work/empty"

@@ -7,12 +7,13 @@ pub mod auth;
 mod families;
 pub mod k8s;
 pub mod tls;
+pub mod x509;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -106,12 +107,36 @@ async fn ready(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Kubernetes's `/readyz`: `ok` once storage is open and recovered.
-async fn ready_k8s(State(state): State<AppState>) -> Response {
-    if state.ready.load(Ordering::Acquire) {
-        (StatusCode::OK, "ok").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "storage not ready").into_response()
+/// Kubernetes's `/readyz`: `ok` once storage is open and the stored series give at least
+/// one node's usage ([`k8s::metric_storage_ready`]); else a 500 listing the checks, as a
+/// Kubernetes API server answers. `?verbose` lists the checks on success too.
+async fn ready_k8s(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let storage = state.ready.load(Ordering::Acquire);
+    let metrics = storage && k8s::metric_storage_ready(&state).await;
+    let line = |ok: bool, name: &str| {
+        if ok {
+            format!("[+]{name} ok\n")
+        } else {
+            format!("[-]{name} failed: reason withheld\n")
+        }
+    };
+    let checks = format!(
+        "[+]ping ok\n{}{}",
+        line(storage, "storage-ready"),
+        line(metrics, "metric-storage-ready")
+    );
+    let verbose = query.is_some_and(|q| {
+        q.split('&')
+            .any(|kv| kv == "verbose" || kv.starts_with("verbose="))
+    });
+    match (metrics, verbose) {
+        (true, false) => (StatusCode::OK, "ok".to_string()).into_response(),
+        (true, true) => (StatusCode::OK, format!("{checks}readyz check passed\n")).into_response(),
+        (false, _) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("{checks}readyz check failed\n"),
+        )
+            .into_response(),
     }
 }
 

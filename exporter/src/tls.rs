@@ -16,6 +16,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
@@ -46,14 +47,40 @@ fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
 }
 
 fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let pem = read(path)?;
-    let certs: Vec<_> = CertificateDer::pem_slice_iter(&pem)
+    pem_certificates(&read(path)?, &path.display().to_string())
+}
+
+/// The certificates of a PEM text; `source` names it in errors.
+fn pem_certificates(pem: &[u8], source: &str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<_, _>>()
-        .map_err(|e| TlsError(format!("{}: {e}", path.display())))?;
+        .map_err(|e| TlsError(format!("{source}: {e}")))?;
     if certs.is_empty() {
-        return Err(TlsError(format!("{}: no PEM certificate", path.display())));
+        return Err(TlsError(format!("{source}: no PEM certificate")));
     }
     Ok(certs)
+}
+
+/// The CA client certificates are verified against (the front-proxy CA).
+#[derive(Debug, Clone)]
+pub struct ClientCa {
+    /// PEM certificates.
+    pub pem: Vec<u8>,
+    /// Where they came from (a file, a ConfigMap key), for errors.
+    pub source: String,
+}
+
+impl ClientCa {
+    /// The CA in PEM file `path`.
+    ///
+    /// # Errors
+    /// The file cannot be read.
+    pub fn from_file(path: &Path) -> Result<Self, TlsError> {
+        Ok(ClientCa {
+            pem: read(path)?,
+            source: path.display().to_string(),
+        })
+    }
 }
 
 fn serving(
@@ -85,7 +112,7 @@ fn serving(
 /// An unreadable or invalid file, naming it.
 pub fn server_config(
     cert: &ServingCert,
-    client_ca: Option<&Path>,
+    client_ca: Option<&ClientCa>,
 ) -> Result<rustls::ServerConfig, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
@@ -95,15 +122,15 @@ pub fn server_config(
         None => builder.with_no_client_auth(),
         Some(ca) => {
             let mut roots = RootCertStore::empty();
-            for c in certificates(ca)? {
+            for c in pem_certificates(&ca.pem, &ca.source)? {
                 roots
                     .add(c)
-                    .map_err(|e| TlsError(format!("{}: {e}", ca.display())))?;
+                    .map_err(|e| TlsError(format!("{}: {e}", ca.source)))?;
             }
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
                 .allow_unauthenticated()
                 .build()
-                .map_err(|e| TlsError(format!("{}: {e}", ca.display())))?;
+                .map_err(|e| TlsError(format!("{}: {e}", ca.source)))?;
             builder.with_client_cert_verifier(verifier)
         }
     };
@@ -116,20 +143,68 @@ pub fn server_config(
     Ok(config)
 }
 
-/// A TCP listener that completes the TLS handshake before handing a connection to axum; a
-/// failed or slow handshake drops that connection only.
+/// A TCP listener that completes TLS handshakes before handing connections to axum. Each
+/// handshake runs in its own task, so a slow or silent client delays nobody else; a failed or
+/// timed-out handshake drops that connection only.
 pub struct TlsListener {
-    tcp: TcpListener,
-    acceptor: TlsAcceptor,
+    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    local: SocketAddr,
+    acceptor_task: tokio::task::JoinHandle<()>,
 }
+
+/// How many handshaken connections may wait for axum to take them.
+const READY_QUEUE: usize = 64;
 
 impl TlsListener {
     /// Serves TLS with `config` on `tcp`.
-    pub fn new(tcp: TcpListener, config: rustls::ServerConfig) -> Self {
-        TlsListener {
-            tcp,
-            acceptor: TlsAcceptor::from(Arc::new(config)),
-        }
+    ///
+    /// # Errors
+    /// The bound address cannot be read.
+    pub fn new(tcp: TcpListener, config: rustls::ServerConfig) -> io::Result<Self> {
+        let local = tcp.local_addr()?;
+        let (tx, ready) = mpsc::channel(READY_QUEUE);
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let acceptor_task = tokio::spawn(accept_loop(tcp, acceptor, tx));
+        Ok(TlsListener {
+            ready,
+            local,
+            acceptor_task,
+        })
+    }
+}
+
+impl Drop for TlsListener {
+    fn drop(&mut self) {
+        self.acceptor_task.abort();
+    }
+}
+
+/// Accepts TCP connections and starts a handshake task for each, until `tx` is closed.
+async fn accept_loop(
+    tcp: TcpListener,
+    acceptor: TlsAcceptor,
+    tx: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
+) {
+    while !tx.is_closed() {
+        let (stream, addr) = match tcp.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "accepting a connection");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let acceptor = acceptor.clone();
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => {
+                    let _ = tx.send((tls, addr)).await;
+                }
+                Ok(Err(e)) => tracing::debug!(%addr, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%addr, "TLS handshake timed out"),
+            }
+        });
     }
 }
 
@@ -138,41 +213,38 @@ impl Listener for TlsListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let (tcp, addr) = match self.tcp.accept().await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accepting a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => return (tls, addr),
-                Ok(Err(e)) => tracing::debug!(%addr, error = %e, "TLS handshake failed"),
-                Err(_) => tracing::debug!(%addr, "TLS handshake timed out"),
-            }
+        match self.ready.recv().await {
+            Some(c) => c,
+            // The accept task ended (it only does when the runtime shuts down): no more
+            // connections will come.
+            None => std::future::pending().await,
         }
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.tcp.local_addr()
+        Ok(self.local)
     }
 }
 
 /// What a connection proved about its client.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Peer {
     /// The client presented a certificate that the front-proxy CA signed (rustls verified it
     /// during the handshake).
     pub verified_client_cert: bool,
+    /// That certificate's subject common name.
+    pub client_cn: Option<Arc<str>>,
 }
 
 impl Connected<IncomingStream<'_, TlsListener>> for Peer {
     fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
         let certs = stream.io().get_ref().1.peer_certificates();
+        let leaf = certs.and_then(|c| c.first());
         Peer {
-            verified_client_cert: certs.is_some_and(|c| !c.is_empty()),
+            verified_client_cert: leaf.is_some(),
+            client_cn: leaf
+                .and_then(|c| crate::x509::subject_common_name(c))
+                .map(Arc::from),
         }
     }
 }

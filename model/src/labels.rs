@@ -34,6 +34,9 @@ impl Label {
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Labels(Arc<[Label]>);
 
+/// Label sets up to this size are searched linearly by [`Labels::get`].
+const LINEAR_GET_MAX: usize = 8;
+
 impl Labels {
     /// Builds a label set from pairs in any order; labels with an empty value are dropped.
     ///
@@ -78,6 +81,11 @@ impl Labels {
 
     /// The value of label `name`, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
+        // Small sets (most series) are scanned: comparing for equality checks the length
+        // first and so mostly skips the byte comparison a binary search always makes.
+        if self.0.len() <= LINEAR_GET_MAX {
+            return self.0.iter().find(|l| *l.name == *name).map(|l| &*l.value);
+        }
         self.0
             .binary_search_by(|l| (*l.name).cmp(name))
             .ok()

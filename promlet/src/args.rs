@@ -218,6 +218,29 @@ pub(crate) struct TlsArgs {
     /// Bearer tokens accepted for the Kubernetes APIs, one per line.
     #[arg(long = "authentication-token-file")]
     pub(crate) token_file: Option<PathBuf>,
+    /// Serve HTTPS (with the authentication above) on this address as well, and keep
+    /// `--listen` plain HTTP without it: the aggregation layer's port next to Prometheus's.
+    #[arg(long = "secure-listen")]
+    pub(crate) secure_listen: Option<SocketAddr>,
+    /// Common names the front proxy's client certificate may have (comma-separated; empty:
+    /// any the CA signed). Default: the cluster's `requestheader-allowed-names`.
+    #[arg(long = "requestheader-allowed-names", value_delimiter = ',')]
+    pub(crate) allowed_names: Vec<String>,
+    /// Headers naming the user the front proxy acts for (comma-separated). Default: the
+    /// cluster's, else `X-Remote-User`.
+    #[arg(long = "requestheader-username-headers", value_delimiter = ',')]
+    pub(crate) username_headers: Vec<String>,
+    /// Headers naming that user's groups (comma-separated). Default: the cluster's, else
+    /// `X-Remote-Group`.
+    #[arg(long = "requestheader-group-headers", value_delimiter = ',')]
+    pub(crate) group_headers: Vec<String>,
+    /// Never ask the Kubernetes API server about requests. By default, when serving HTTPS
+    /// with a cluster configuration, promlet reads the front-proxy CA and headers from
+    /// `kube-system/extension-apiserver-authentication` (unless
+    /// `--requestheader-client-ca-file` is given), checks bearer tokens with `TokenReview`
+    /// and every request with `SubjectAccessReview`, as metrics-server does.
+    #[arg(long = "no-delegation")]
+    pub(crate) no_delegation: bool,
 }
 
 /// Flags of `promlet agent`.

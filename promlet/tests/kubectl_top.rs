@@ -126,6 +126,13 @@ fn kubectl_top_reads_promlet() {
     wait_for("promlet ready", Duration::from_secs(30), || {
         get(&format!("{server}/-/ready"))
     });
+    // The stored series give a node's usage: the metrics API is ready.
+    assert_eq!(get(&format!("{server}/readyz")).as_deref(), Some("ok"));
+    let verbose = get(&format!("{server}/readyz?verbose")).unwrap_or_default();
+    assert!(
+        verbose.contains("[+]metric-storage-ready ok\n"),
+        "{verbose}"
+    );
     let kubeconfig = dir.path().join("kubeconfig");
     std::fs::write(&kubeconfig, "").unwrap();
     let top = |args: &[&str]| words(&kubectl(&server, &kubeconfig, args));

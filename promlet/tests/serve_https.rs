@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{Guard, free_port, make_ca, serve_command, signed_cert, wait_for};
+use support::{Guard, curl, free_port, make_ca, serve_command, signed_cert, wait_for};
 
 /// A CA named `name` and a client certificate it signs (`<name>-client.crt/.key`).
 fn ca_and_client(dir: &Path, name: &str) {
@@ -23,20 +23,6 @@ fn ca_and_client(dir: &Path, name: &str) {
         &format!("{name}-client"),
         "extendedKeyUsage=clientAuth",
     );
-}
-
-/// `curl -k` with `args`: the HTTP status (0 when the request failed) and the body.
-fn curl(dir: &Path, url: &str, args: &[&str]) -> (u16, String) {
-    let out = Command::new("curl")
-        .args(["-sk", "-o", "-", "-w", "\n%{http_code}"])
-        .args(args)
-        .arg(url)
-        .current_dir(dir)
-        .output()
-        .expect("curl runs (scripts/test.sh installs it)");
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    (code.trim().parse().unwrap_or(0), body.to_string())
 }
 
 #[test]
@@ -57,12 +43,18 @@ fn kubernetes_apis_need_the_front_proxy_or_a_token() {
         .expect("promlet serve starts");
     let _serve = Guard(child);
     let base = format!("https://{listen}");
-    let ready = wait_for("HTTPS /readyz", Duration::from_secs(30), || {
-        let (code, body) = curl(d, &format!("{base}/readyz"), &[]);
+    let live = wait_for("HTTPS /livez", Duration::from_secs(30), || {
+        let (code, body) = curl(d, &format!("{base}/livez"), &[]);
         (code == 200).then_some(body)
     });
-    assert_eq!(ready, "ok");
-    assert_eq!(curl(d, &format!("{base}/livez"), &[]).0, 200);
+    assert_eq!(live, "ok");
+    // Nothing stored: not ready, as metrics-server is not before its first scrapes.
+    let (code, body) = curl(d, &format!("{base}/readyz"), &[]);
+    assert_eq!(code, 500, "{body}");
+    assert!(
+        body.contains("[+]storage-ready ok\n[-]metric-storage-ready failed"),
+        "{body}"
+    );
 
     let nodes = format!("{base}/apis/metrics.k8s.io/v1beta1/nodes");
     let (code, body) = curl(d, &nodes, &[]);

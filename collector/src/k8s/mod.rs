@@ -8,6 +8,7 @@
 
 pub mod pod_labels;
 pub mod pods;
+pub mod review;
 pub mod sd;
 
 use std::path::Path;

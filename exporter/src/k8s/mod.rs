@@ -225,6 +225,15 @@ fn internal(message: String) -> Failure {
     )
 }
 
+/// Whether the stored series give at least one node's usage now (a CPU rate needs two
+/// samples): metrics-server's `metric-storage-ready` check, which keeps an APIService
+/// unavailable until its answers would be complete.
+pub async fn metric_storage_ready(state: &AppState) -> bool {
+    read(state, Part::Nodes, None)
+        .await
+        .is_ok_and(|(s, _)| !s.nodes.is_empty())
+}
+
 /// Which objects a request needs.
 #[derive(Debug, Clone, Copy)]
 enum Part {

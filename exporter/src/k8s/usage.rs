@@ -20,7 +20,7 @@
 //! one with a single sample, or whose counter went down, has no CPU yet and its object is
 //! left out, as metrics-server leaves it out.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use model::{Labels, MatchOp, Matcher, Queryable, SelectHints, Timestamp, is_stale_nan};
 
@@ -149,15 +149,20 @@ fn select(
 }
 
 /// The node a series belongs to: its `node` label, else its `instance`.
-fn node_of(l: &Labels) -> String {
+fn node_name(l: &Labels) -> &str {
     l.get("node")
         .filter(|n| !n.is_empty())
         .or_else(|| l.get("instance"))
         .unwrap_or("")
-        .to_string()
 }
 
-type ContainerKey = (String, String, String);
+/// [`node_name`], owned.
+fn node_of(l: &Labels) -> String {
+    node_name(l).to_string()
+}
+
+/// A container: (namespace, pod, container), borrowed from its series' labels.
+type ContainerKey<'a> = (&'a str, &'a str, &'a str);
 
 /// Every node with usage at `now`, sorted by name.
 ///
@@ -254,7 +259,8 @@ pub fn pods(storage: &dyn Queryable, now: Timestamp) -> Result<Vec<PodUsage>, Us
     let cpu_series = select(storage, now, "container_cpu_usage_seconds_total", &[])?;
     let mem_series = select(storage, now, "container_memory_working_set_bytes", &[])?;
     let leaves = host_leaves(cpu_series.iter().map(|(l, _)| l));
-    let mut cpu: HashMap<ContainerKey, Option<(Timestamp, i64, u64)>> = HashMap::new();
+    let mut cpu: FastMap<ContainerKey<'_>, Option<(Timestamp, i64, u64)>> =
+        FastMap::with_capacity_and_hasher(cpu_series.len(), Default::default());
     for (l, t) in &cpu_series {
         if let Some(key) = container_key(l, &leaves) {
             let rate = cpu_rate(t);
@@ -266,7 +272,8 @@ pub fn pods(storage: &dyn Queryable, now: Timestamp) -> Result<Vec<PodUsage>, Us
             }
         }
     }
-    let mut mem: HashMap<ContainerKey, (Timestamp, u64)> = HashMap::new();
+    let mut mem: FastMap<ContainerKey<'_>, (Timestamp, u64)> =
+        FastMap::with_capacity_and_hasher(mem_series.len(), Default::default());
     for (l, t) in &mem_series {
         if let Some(key) = container_key(l, &leaves) {
             let v = (t.last.t, t.last.v.max(0.0) as u64);
@@ -281,19 +288,24 @@ pub fn pods(storage: &dyn Queryable, now: Timestamp) -> Result<Vec<PodUsage>, Us
     Ok(group_pods(cpu, &mem))
 }
 
+/// A hash map with a fast non-cryptographic hasher: keys here are label values already in
+/// storage, and the map lives for one request.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+/// A hash set with the same hasher.
+type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
+
 /// Containers grouped into pods; a pod any of whose containers lacks CPU or memory is left
 /// out, as metrics-server does.
 fn group_pods(
-    cpu: HashMap<ContainerKey, Option<(Timestamp, i64, u64)>>,
-    mem: &HashMap<ContainerKey, (Timestamp, u64)>,
+    cpu: FastMap<ContainerKey<'_>, Option<(Timestamp, i64, u64)>>,
+    mem: &FastMap<ContainerKey<'_>, (Timestamp, u64)>,
 ) -> Vec<PodUsage> {
-    let mut pods: BTreeMap<(String, String), Option<PodUsage>> = BTreeMap::new();
-    for (key, rate) in cpu {
-        let (ns, pod, container) = key.clone();
-        let entry = pods.entry((ns.clone(), pod.clone())).or_insert_with(|| {
+    let mut pods: FastMap<(&str, &str), Option<PodUsage>> = FastMap::default();
+    for (key @ (ns, pod, container), rate) in cpu {
+        let entry = pods.entry((ns, pod)).or_insert_with(|| {
             Some(PodUsage {
-                namespace: ns,
-                name: pod,
+                namespace: ns.to_string(),
+                name: pod.to_string(),
                 containers: Vec::new(),
             })
         });
@@ -309,55 +321,57 @@ fn group_pods(
             cpu_nanocores: nanocores,
             memory_bytes: *bytes,
         };
-        p.containers.push((container, usage));
+        p.containers.push((container.to_string(), usage));
     }
     let mut out: Vec<PodUsage> = pods.into_values().flatten().collect();
+    out.sort_unstable_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     for p in &mut out {
         p.containers.sort_by(|a, b| a.0.cmp(&b.0));
     }
     out
 }
 
-/// Host cgroups (no pod labels) that have no child cgroup, per node; none on a node that
-/// runs Kubernetes pods (a series there has `pod` or `pod_uid`), where system services are
-/// not pods.
-fn host_leaves<'a>(series: impl Iterator<Item = &'a Labels>) -> BTreeSet<(String, String)> {
-    let mut ids: BTreeSet<(String, String)> = BTreeSet::new();
-    let mut kube_nodes: BTreeSet<String> = BTreeSet::new();
+/// Host cgroups (no pod labels) that have no child cgroup, per node, as (node, cgroup id);
+/// none on a node that runs Kubernetes pods (a series there has `pod` or `pod_uid`), where
+/// system services are not pods.
+fn host_leaves<'a>(series: impl Iterator<Item = &'a Labels>) -> FastSet<(&'a str, &'a str)> {
+    let mut ids: FastSet<(&str, &str)> = FastSet::default();
+    let mut kube_nodes: FastSet<&str> = FastSet::default();
     for l in series {
         if !is_host_cgroup(l) {
-            kube_nodes.insert(node_of(l));
+            kube_nodes.insert(node_name(l));
         } else if let Some(id) = l.get("id") {
-            ids.insert((node_of(l), id.to_string()));
+            ids.insert((node_name(l), id));
         }
     }
     ids.retain(|(node, _)| !kube_nodes.contains(node));
-    let parents: BTreeSet<(String, String)> = ids
+    let parents: FastSet<(&str, &str)> = ids
         .iter()
-        .filter_map(|(n, id)| Some((n.clone(), id.rsplit_once('/')?.0.to_string())))
+        .filter_map(|(n, id)| Some((*n, id.rsplit_once('/')?.0)))
         .collect();
     ids.into_iter()
         .filter(|k| k.1 != "/" && !parents.contains(k))
         .collect()
 }
 
+/// A cgroup of the host itself (no `pod`, `pod_uid` or `namespace` label).
 fn is_host_cgroup(l: &Labels) -> bool {
     let empty = |n: &str| l.get(n).is_none_or(str::is_empty);
     empty("pod") && empty("pod_uid") && empty("namespace")
 }
 
 /// The (namespace, pod, container) a container series stands for, if any.
-fn container_key(l: &Labels, leaves: &BTreeSet<(String, String)>) -> Option<ContainerKey> {
+fn container_key<'a>(l: &'a Labels, leaves: &FastSet<(&str, &str)>) -> Option<ContainerKey<'a>> {
     let get = |n: &str| l.get(n).filter(|v| !v.is_empty());
     if let (Some(ns), Some(pod), Some(c)) = (get("namespace"), get("pod"), get("container")) {
-        return (c != "POD").then(|| (ns.to_string(), pod.to_string(), c.to_string()));
+        return (c != "POD").then_some((ns, pod, c));
     }
     let id = get("id")?;
-    if !is_host_cgroup(l) || !leaves.contains(&(node_of(l), id.to_string())) {
+    if !is_host_cgroup(l) || !leaves.contains(&(node_name(l), id)) {
         return None;
     }
     let (parent, name) = id.rsplit_once('/')?;
     let namespace = parent.rsplit('/').next().filter(|p| !p.is_empty());
     let namespace = namespace.unwrap_or("root");
-    Some((namespace.to_string(), name.to_string(), name.to_string()))
+    Some((namespace, name, name))
 }

@@ -9,6 +9,7 @@ mod promqltest;
 mod query;
 mod query_output;
 mod serve;
+mod serve_secure;
 mod top;
 mod top_table;
 

@@ -7,13 +7,12 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use exporter::tls::{Peer, ServingCert, TlsListener};
 use tokio::net::TcpListener;
 
 use collector::scrape::{self, Manager};
 use exporter::api::targets::{self as api_targets, TargetHealth, TargetsSource};
 
-use crate::args::{ServeArgs, TlsArgs};
+use crate::args::ServeArgs;
 use crate::telemetry;
 
 /// How often retention runs.
@@ -48,27 +47,25 @@ async fn serve(args: ServeArgs) -> Result<()> {
     state.build_info = Arc::new(build_info());
     state.ready = Arc::new(AtomicBool::new(true));
     state.targets = targets.clone();
-    state.auth = auth(&args.tls)?;
+    let secure = super::serve_secure::setup(&args.tls).await?;
     state.adapter = adapter(args.adapter_config.as_deref())?;
     state.pods = pod_objects().await;
-    let tls = tls_config(&args.tls)?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%addr, data = %args.storage.data.display(), "promlet serve: listening");
     let retention = tokio::spawn(retention_loop(db.clone()));
-    let app = exporter::router(state).into_make_service_with_connect_info::<Peer>();
-    match tls {
-        Some(config) => axum::serve(TlsListener::new(listener, config), app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("serving HTTPS")?,
-        None => axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("serving HTTP")?,
+    // With a separate secure port, the plain one keeps the Kubernetes APIs open as
+    // Prometheus's API is; otherwise the one listener applies the authentication.
+    let mut plain_state = state.clone();
+    if secure.secure_listen.is_none() {
+        plain_state.auth = secure.auth.clone();
     }
+    state.auth = secure.auth.clone();
+    let plain_app = exporter::router(plain_state);
+    let secure_app = exporter::router(state);
+    super::serve_secure::serve(listener, secure, plain_app, secure_app, shutdown_signal()).await?;
     retention.abort();
     let manager = targets.0.lock().ok().and_then(|mut m| m.take());
     if let Some(m) = manager {
@@ -77,30 +74,6 @@ async fn serve(args: ServeArgs) -> Result<()> {
     tracing::info!("promlet serve: shutting down");
     tokio::task::spawn_blocking(move || db.sync()).await??;
     Ok(())
-}
-
-/// The rustls configuration the TLS flags ask for (`None`: plain HTTP).
-fn tls_config(args: &TlsArgs) -> Result<Option<rustls::ServerConfig>> {
-    let cert = match (&args.tls_cert, &args.tls_key, args.self_signed) {
-        (Some(cert), Some(key), _) => ServingCert::Files {
-            cert: cert.clone(),
-            key: key.clone(),
-        },
-        (_, _, true) => ServingCert::SelfSigned(vec![
-            super::local::host_name(),
-            "promlet".into(),
-            "promlet.promlet.svc".into(),
-            "promlet.promlet.svc.cluster.local".into(),
-        ]),
-        _ if args.front_proxy_ca.is_some() => {
-            anyhow::bail!(
-                "--requestheader-client-ca-file needs HTTPS (--tls-cert-file or --tls-self-signed)"
-            )
-        }
-        _ => return Ok(None),
-    };
-    let config = exporter::tls::server_config(&cert, args.front_proxy_ca.as_deref())?;
-    Ok(Some(config))
 }
 
 /// Pod labels from the Kubernetes API when this process has a cluster configuration
@@ -129,21 +102,6 @@ fn adapter(path: Option<&std::path::Path>) -> Result<Option<Arc<exporter::k8s::a
     let adapter = exporter::k8s::adapter::Adapter::load(&text)
         .with_context(|| format!("loading adapter rules {}", path.display()))?;
     Ok(Some(Arc::new(adapter)))
-}
-
-/// Who may read the Kubernetes APIs, when the flags restrict it.
-fn auth(args: &TlsArgs) -> Result<Option<Arc<exporter::auth::Auth>>> {
-    if args.front_proxy_ca.is_none() && args.token_file.is_none() {
-        return Ok(None);
-    }
-    let tokens = match &args.token_file {
-        Some(f) => exporter::auth::Auth::tokens_from_file(f).map_err(anyhow::Error::msg)?,
-        None => Default::default(),
-    };
-    Ok(Some(Arc::new(exporter::auth::Auth {
-        front_proxy: args.front_proxy_ca.is_some(),
-        tokens,
-    })))
 }
 
 /// Reads and validates `--config.file`; without one, nothing is scraped.

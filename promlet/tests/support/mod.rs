@@ -198,3 +198,18 @@ pub(crate) fn serve_command(listen: &str, data: &std::path::Path) -> std::proces
 pub(crate) fn get_json(url: &str) -> Option<serde_json::Value> {
     serde_json::from_str(&get(url)?).ok()
 }
+
+/// `curl -k` with `args` in `dir` (certificate paths relative to it): the HTTP status (0
+/// when the request failed) and the body.
+pub(crate) fn curl(dir: &std::path::Path, url: &str, args: &[&str]) -> (u16, String) {
+    let out = std::process::Command::new("curl")
+        .args(["-sk", "-o", "-", "-w", "\n%{http_code}"])
+        .args(args)
+        .arg(url)
+        .current_dir(dir)
+        .output()
+        .expect("curl runs (scripts/test.sh installs it)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_string())
+}
