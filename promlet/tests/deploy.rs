@@ -1,10 +1,13 @@
-//! `deploy/` renders with the real `kubectl kustomize`, and every rendered object is checked
+//! `deploy/` (and `deploy/custom-metrics/`) render with the real `kubectl kustomize`, and
+//! every rendered object is checked
 //! offline against Kubernetes's API types (k8s-openapi, generated from Kubernetes's OpenAPI
 //! schema): each object must deserialize into its typed struct and serialize back to the same
 //! JSON, so a misspelt or unknown field, or a value of the wrong type, fails. Then the
 //! properties the manifests promise: read-only host mounts and no privilege for the agent,
 //! tolerations for every node, resource requests, a volume claim for the server,
-//! get/list/watch-only RBAC, and a scrape configuration promlet itself accepts.
+//! get/list/watch-only RBAC, a scrape configuration promlet itself accepts, APIServices that
+//! reach the server's HTTPS port, the delegation RBAC an aggregated API server needs, and
+//! adapter rules promlet loads.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,13 +16,21 @@ use std::process::Command;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, RoleBinding};
+use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::APIService;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 fn render() -> Vec<Value> {
-    let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy");
+    render_dir("")
+}
+
+/// `kubectl kustomize deploy/<sub>`, as JSON documents.
+fn render_dir(sub: &str) -> Vec<Value> {
+    let deploy = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../deploy")
+        .join(sub);
     let out = Command::new("kubectl")
         .arg("kustomize")
         .arg(&deploy)
@@ -85,29 +96,157 @@ fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
 
 #[test]
 fn manifests_render_and_match_the_kubernetes_schema() {
-    let docs = render();
-    for doc in &docs {
-        match doc["kind"].as_str().unwrap_or("") {
-            "Namespace" => drop(typed::<Namespace>(doc)),
-            "ServiceAccount" => drop(typed::<ServiceAccount>(doc)),
-            "ClusterRole" => drop(typed::<ClusterRole>(doc)),
-            "ClusterRoleBinding" => drop(typed::<ClusterRoleBinding>(doc)),
-            "ConfigMap" => drop(typed::<ConfigMap>(doc)),
-            "Service" => drop(typed::<Service>(doc)),
-            "DaemonSet" => drop(typed::<DaemonSet>(doc)),
-            "StatefulSet" => drop(typed::<StatefulSet>(doc)),
-            other => panic!("unexpected kind {other}"),
+    for sub in ["", "custom-metrics"] {
+        let docs = render_dir(sub);
+        for doc in &docs {
+            match doc["kind"].as_str().unwrap_or("") {
+                "Namespace" => drop(typed::<Namespace>(doc)),
+                "ServiceAccount" => drop(typed::<ServiceAccount>(doc)),
+                "ClusterRole" => drop(typed::<ClusterRole>(doc)),
+                "ClusterRoleBinding" => drop(typed::<ClusterRoleBinding>(doc)),
+                "RoleBinding" => drop(typed::<RoleBinding>(doc)),
+                "ConfigMap" => drop(typed::<ConfigMap>(doc)),
+                "Service" => drop(typed::<Service>(doc)),
+                "DaemonSet" => drop(typed::<DaemonSet>(doc)),
+                "StatefulSet" => drop(typed::<StatefulSet>(doc)),
+                "APIService" => drop(typed::<APIService>(doc)),
+                other => panic!("deploy/{sub}: unexpected kind {other}"),
+            }
+            assert_eq!(
+                doc["metadata"]["labels"]["app.kubernetes.io/part-of"], "promlet",
+                "deploy/{sub}: {}",
+                doc["metadata"]["name"]
+            );
         }
-        assert_eq!(
-            doc["metadata"]["labels"]["app.kubernetes.io/part-of"], "promlet",
-            "{}",
-            doc["metadata"]["name"]
-        );
     }
+}
+
+/// The `--secure-listen` port of the server's container, by the Service port `port`: the
+/// Service's target port must name a container port the server listens on with HTTPS.
+fn secure_port_behind(docs: &[Value], port: i32) -> i32 {
+    let svc: Service = typed(find(docs, "Service", "promlet"));
+    let svc_port = svc
+        .spec
+        .unwrap()
+        .ports
+        .unwrap()
+        .into_iter()
+        .find(|p| p.port == port)
+        .unwrap_or_else(|| panic!("the Service has no port {port}"));
+    let target = match svc_port.target_port.unwrap() {
+        k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(name) => name,
+        other => panic!("target port {other:?}: use the container port's name"),
+    };
+    let sts: StatefulSet = typed(find(docs, "StatefulSet", "promlet-server"));
+    let c = sts.spec.template.spec.unwrap().containers[0].clone();
+    let container_port = c
+        .ports
+        .unwrap_or_default()
+        .into_iter()
+        .find(|p| p.name.as_deref() == Some(target.as_str()))
+        .unwrap_or_else(|| panic!("no container port named {target}"))
+        .container_port;
+    let args = c.args.unwrap_or_default();
     assert!(
-        docs.iter().all(|d| d["kind"] != "APIService"),
-        "the APIService stays out of the default kustomization"
+        args.contains(&format!("--secure-listen=0.0.0.0:{container_port}")),
+        "{args:?}"
     );
+    assert!(
+        args.iter()
+            .any(|a| a == "--tls-self-signed" || a.starts_with("--tls-cert-file"))
+    );
+    container_port
+}
+
+#[test]
+fn the_apiservice_reaches_the_servers_https_port_with_delegation_rbac() {
+    let docs = render();
+    let api: APIService = typed(find(&docs, "APIService", "v1beta1.metrics.k8s.io"));
+    let spec = api.spec.unwrap();
+    assert_eq!(
+        (spec.group.as_deref(), spec.version.as_deref()),
+        (Some("metrics.k8s.io"), Some("v1beta1"))
+    );
+    let svc = spec.service.unwrap();
+    assert_eq!(
+        (svc.namespace.as_deref(), svc.name.as_deref()),
+        (Some("promlet"), Some("promlet"))
+    );
+    let port = secure_port_behind(&docs, svc.port.unwrap_or(443));
+
+    let sts: StatefulSet = typed(find(&docs, "StatefulSet", "promlet-server"));
+    let c = sts.spec.template.spec.unwrap().containers[0].clone();
+    let probe = c.readiness_probe.unwrap().http_get.unwrap();
+    assert_eq!(probe.path.as_deref(), Some("/readyz"));
+    assert_eq!(probe.scheme.as_deref(), Some("HTTPS"));
+    assert_eq!(
+        probe.port,
+        k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String("https".into())
+    );
+    assert_eq!(port, 4443);
+
+    let server_sa = |subjects: Option<Vec<k8s_openapi::api::rbac::v1::Subject>>| {
+        subjects.unwrap_or_default().iter().any(|s| {
+            s.kind == "ServiceAccount"
+                && s.name == "promlet-server"
+                && s.namespace.as_deref() == Some("promlet")
+        })
+    };
+    let reader: RoleBinding = typed(find(&docs, "RoleBinding", "promlet-server-auth-reader"));
+    assert_eq!(reader.metadata.namespace.as_deref(), Some("kube-system"));
+    assert_eq!(
+        reader.role_ref.name,
+        "extension-apiserver-authentication-reader"
+    );
+    assert!(server_sa(reader.subjects));
+    let delegator: ClusterRoleBinding = typed(find(
+        &docs,
+        "ClusterRoleBinding",
+        "promlet-server:system:auth-delegator",
+    ));
+    assert_eq!(delegator.role_ref.name, "system:auth-delegator");
+    assert!(server_sa(delegator.subjects));
+}
+
+#[test]
+fn the_custom_metrics_component_registers_its_apis_and_rules_load() {
+    let docs = render_dir("custom-metrics");
+    for name in [
+        "v1beta1.metrics.k8s.io",
+        "v1beta2.custom.metrics.k8s.io",
+        "v1beta1.custom.metrics.k8s.io",
+        "v1beta1.external.metrics.k8s.io",
+    ] {
+        let api: APIService = typed(find(&docs, "APIService", name));
+        let port = api.spec.unwrap().service.unwrap().port.unwrap_or(443);
+        secure_port_behind(&docs, port);
+    }
+    let rules = docs
+        .iter()
+        .find(|d| d["kind"] == "ConfigMap" && d["data"]["adapter-rules.yaml"].is_string())
+        .expect("the adapter rules ConfigMap");
+    let cm_name = rules["metadata"]["name"].as_str().unwrap();
+    let text = rules["data"]["adapter-rules.yaml"].as_str().unwrap();
+    exporter::k8s::adapter::Adapter::load(text).unwrap_or_else(|e| panic!("{e}"));
+
+    let sts: StatefulSet = typed(find(&docs, "StatefulSet", "promlet-server"));
+    let pod = sts.spec.template.spec.unwrap();
+    let volume = pod
+        .volumes
+        .unwrap_or_default()
+        .into_iter()
+        .find(|v| v.config_map.as_ref().is_some_and(|c| c.name == cm_name))
+        .expect("a volume of the rules ConfigMap");
+    let c = &pod.containers[0];
+    let mount = c
+        .volume_mounts
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find(|m| m.name == volume.name)
+        .expect("the rules volume is mounted");
+    let arg = format!("--adapter.config={}/adapter-rules.yaml", mount.mount_path);
+    assert!(c.args.clone().unwrap_or_default().contains(&arg), "{arg}");
 }
 
 #[test]

@@ -48,6 +48,11 @@ fn kubernetes_apis_need_the_front_proxy_or_a_token() {
         (code == 200).then_some(body)
     });
     assert_eq!(live, "ok");
+    // A client that connects and never starts its handshake delays nobody: handshakes run
+    // beside the accept loop (it would block others for the 10 s handshake timeout).
+    let _silent = std::net::TcpStream::connect(&listen).unwrap();
+    let (code, _) = curl(d, &format!("{base}/livez"), &["--max-time", "8"]);
+    assert_eq!(code, 200, "a silent client blocked the listener");
     // Nothing stored: not ready, as metrics-server is not before its first scrapes.
     let (code, body) = curl(d, &format!("{base}/readyz"), &[]);
     assert_eq!(code, 500, "{body}");
