@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 mod families;
+pub mod graph;
 pub mod k8s;
 pub mod tls;
 pub mod x509;

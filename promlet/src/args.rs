@@ -40,6 +40,86 @@ pub(crate) enum Command {
     /// Show node or pod CPU and memory, as `kubectl top` does, from a promlet server's
     /// resource metrics API; `--since` adds average, p95 and maximum over stored history.
     Top(TopArgs),
+    /// HPA decisions, made as the Kubernetes HorizontalPodAutoscaler controller makes them.
+    Autoscale(AutoscaleArgs),
+}
+
+/// `promlet autoscale`.
+#[derive(Debug, Args)]
+pub(crate) struct AutoscaleArgs {
+    #[command(subcommand)]
+    pub(crate) command: AutoscaleCommand,
+}
+
+/// What `promlet autoscale` does.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AutoscaleCommand {
+    /// Make one decision from a state file (an autoscaling/v2 HorizontalPodAutoscaler, the
+    /// scale, pods and metrics as `kubectl get -o json` prints them) and print it as JSON.
+    Decide {
+        /// The state file.
+        #[arg(long)]
+        input: PathBuf,
+    },
+    /// Decide every interval for the configured autoscalers from promlet's data; publish
+    /// the decisions at /api/v1/autoscale and /metrics; with --apply, scale the targets.
+    Run(AutoscaleRunArgs),
+    /// Replay stored history through the algorithm: the replica timeline as a table (or
+    /// JSON) and, with --output, as a graph image.
+    Backtest(AutoscaleBacktestArgs),
+}
+
+/// Where `promlet autoscale run` and `backtest` read data.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct AutoscaleSource {
+    /// The autoscalers (see `promlet autoscale run --help` and the README).
+    #[arg(long)]
+    pub(crate) config: PathBuf,
+    /// Ask this promlet server.
+    #[arg(long, conflicts_with = "data")]
+    pub(crate) server: Option<String>,
+    /// Open this data directory (the default, with `./data`).
+    #[arg(long)]
+    pub(crate) data: Option<PathBuf>,
+}
+
+/// Flags of `promlet autoscale run`.
+#[derive(Debug, Args)]
+pub(crate) struct AutoscaleRunArgs {
+    #[command(flatten)]
+    pub(crate) source: AutoscaleSource,
+    /// Where /api/v1/autoscale and /metrics are served.
+    #[arg(long, default_value = "127.0.0.1:9096")]
+    pub(crate) listen: SocketAddr,
+    /// Set the targets' replicas through their scale subresource (needs a cluster
+    /// configuration); the replicas and pods are then read from Kubernetes.
+    #[arg(long)]
+    pub(crate) apply: bool,
+    /// Decide once, print the decisions as JSON and exit.
+    #[arg(long)]
+    pub(crate) once: bool,
+}
+
+/// Flags of `promlet autoscale backtest`.
+#[derive(Debug, Args)]
+pub(crate) struct AutoscaleBacktestArgs {
+    #[command(flatten)]
+    pub(crate) source: AutoscaleSource,
+    /// How far back to start (ignored with --start).
+    #[arg(long, default_value = "24h")]
+    pub(crate) since: Duration,
+    /// The start: RFC 3339 or Unix seconds.
+    #[arg(long)]
+    pub(crate) start: Option<String>,
+    /// The end: RFC 3339 or Unix seconds (default now).
+    #[arg(long)]
+    pub(crate) end: Option<String>,
+    /// Also draw the replica timeline into this image (`.png` or `.svg`).
+    #[arg(short = 'o', long)]
+    pub(crate) output: Option<PathBuf>,
+    /// Print every step as JSON instead of the table of changes.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// What `promlet top` shows.

@@ -118,6 +118,65 @@ pub fn parse_quantity(s: &str) -> Result<f64, String> {
     value.ok().filter(|v| v.is_finite()).ok_or_else(bad)
 }
 
+/// A quantity in milli-units, exactly, as Kubernetes's `Quantity.MilliValue()`: rounded up
+/// (`1n` → 1, `0.1` → 100, `1Ki` → 1024000).
+///
+/// # Errors
+/// Not a quantity (see [`parse_quantity`]), or beyond the `i64` range in milli-units.
+pub fn parse_milli(s: &str) -> Result<i64, String> {
+    let bad = || format!("quantity {s:?} is not a valid Kubernetes quantity");
+    let too_big = || format!("quantity {s:?} is too large");
+    let split = s
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || c == '.' || (i == 0 && (c == '+' || c == '-'))))
+        .map_or(s.len(), |(i, _)| i);
+    let (number, suffix) = s.split_at(split);
+    if !is_decimal_number(number) {
+        return Err(bad());
+    }
+    let negative = number.starts_with('-');
+    let unsigned = number.trim_start_matches(['+', '-']);
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let digits = format!("{int}{frac}");
+    let digits = digits.trim_start_matches('0');
+    let mantissa: i128 = if digits.is_empty() {
+        0
+    } else if digits.len() > 36 {
+        return Err(too_big());
+    } else {
+        digits.parse().map_err(|_| bad())?
+    };
+    let frac_len = i32::try_from(frac.len()).map_err(|_| bad())?;
+    // value × 1000 = mantissa × factor × 10^(3 - frac_len)
+    let (factor, exp10) = match suffix_scale(suffix).ok_or_else(bad)? {
+        Scale::Decimal(e) => (1i128, e + 3 - frac_len),
+        Scale::Binary(p) => (1i128 << (10 * p), 3 - frac_len),
+    };
+    let scaled = mantissa.checked_mul(factor).ok_or_else(too_big)?;
+    let magnitude = if exp10 >= 0 {
+        let mul = 10i128
+            .checked_pow(exp10.unsigned_abs())
+            .ok_or_else(too_big)?;
+        scaled.checked_mul(mul).ok_or_else(too_big)?
+    } else {
+        match 10i128.checked_pow(exp10.unsigned_abs()) {
+            // Rounded toward +infinity, as Kubernetes rounds.
+            Some(div) if negative => scaled / div,
+            Some(div) => (scaled + div - 1) / div,
+            None => i128::from(scaled > 0 && !negative),
+        }
+    };
+    let signed = if negative { -magnitude } else { magnitude };
+    i64::try_from(signed).map_err(|_| too_big())
+}
+
+/// Milli-units as a canonical `DecimalSI` quantity, as `resource.NewMilliQuantity(v,
+/// DecimalSI).String()` writes it: 1500 → `1500m`, 2000 → `2`, 20000000 → `20k`.
+pub fn format_milli(milli: i64) -> String {
+    let text = decimal_si(milli.unsigned_abs(), -3);
+    if milli < 0 { format!("-{text}") } else { text }
+}
+
 /// The multiplier a quantity suffix stands for.
 enum Scale {
     /// A factor of `10^n`.
@@ -151,6 +210,55 @@ fn suffix_scale(suffix: &str) -> Option<Scale> {
         return None;
     }
     exponent.parse::<i32>().ok().map(Scale::Decimal)
+}
+
+/// Parses a Go duration (`time.ParseDuration`: `300ms`, `1.5s`, `1m0s`, `2h45m`, units
+/// `ns us µs ms s m h`, an optional sign) into milliseconds, rounded toward zero.
+///
+/// # Errors
+/// Text that is not a Go duration, or beyond the `i64` range of nanoseconds.
+pub fn parse_go_duration(s: &str) -> Result<i64, String> {
+    let bad = || format!("invalid duration {s:?}");
+    let (negative, mut rest) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    if rest == "0" {
+        return Ok(0);
+    }
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    let mut nanos: f64 = 0.0;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let (number, after) = rest.split_at(num_len);
+        if !is_decimal_number(number) {
+            return Err(bad());
+        }
+        let unit_len = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_len);
+        let scale = match unit {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return Err(bad()),
+        };
+        nanos += number.parse::<f64>().map_err(|_| bad())? * scale;
+        rest = next;
+    }
+    if nanos > i64::MAX as f64 {
+        return Err(bad());
+    }
+    let ms = (nanos / 1e6).trunc() as i64;
+    Ok(if negative { -ms } else { ms })
 }
 
 /// Formats `ms` milliseconds as Go's `time.Duration.String()` does: `"0s"`, `"500ms"`,
@@ -419,5 +527,62 @@ mod tests {
         }
         assert!(rfc3339_seconds(i64::MIN).ends_with('Z'));
         assert!(rfc3339_seconds(i64::MAX).ends_with('Z'));
+    }
+
+    #[test]
+    fn milli_values_are_exact_and_round_up() {
+        for (text, milli) in [
+            ("0.1", 100),
+            ("100m", 100),
+            ("1", 1000),
+            ("1.5", 1500),
+            ("1n", 1),
+            ("1500u", 2),
+            ("1Ki", 1_024_000),
+            ("2e3", 2_000_000),
+            ("20k", 20_000_000),
+            ("0", 0),
+            ("-1.5", -1500),
+            ("-1n", 0),
+        ] {
+            assert_eq!(parse_milli(text), Ok(milli), "{text}");
+        }
+        assert!(parse_milli("9E").unwrap_err().contains("too large"));
+        assert!(parse_milli("1x").unwrap_err().contains("\"1x\""));
+        assert!(parse_milli("").is_err());
+    }
+
+    #[test]
+    fn milli_quantities_are_canonical() {
+        assert_eq!(format_milli(1500), "1500m");
+        assert_eq!(format_milli(2000), "2");
+        assert_eq!(format_milli(20_000_000), "20k");
+        assert_eq!(format_milli(0), "0");
+        assert_eq!(format_milli(-500), "-500m");
+        for m in [1, 999, 1000, 123_456, 7_000_000_000] {
+            assert_eq!(parse_milli(&format_milli(m)), Ok(m));
+        }
+    }
+
+    #[test]
+    fn go_durations_parse() {
+        for (text, ms) in [
+            ("0", 0),
+            ("30s", 30_000),
+            ("1m0s", 60_000),
+            ("19.931s", 19_931),
+            ("1h2m3.5s", 3_723_500),
+            ("300ms", 300),
+            ("1500us", 1),
+            ("-1.5s", -1500),
+        ] {
+            assert_eq!(parse_go_duration(text), Ok(ms), "{text}");
+        }
+        for bad in ["", "5", "1d", "s", "1..2s", "-"] {
+            assert!(parse_go_duration(bad).is_err(), "{bad}");
+        }
+        for ms in [0, 1, 999, 60_000, 3_723_500] {
+            assert_eq!(parse_go_duration(&go_duration(ms)), Ok(ms));
+        }
     }
 }

@@ -29,7 +29,7 @@ pub struct LabelSelector {
 }
 
 /// `s` with the regex metacharacters escaped.
-pub(crate) fn regex_escape(s: &str) -> String {
+pub fn regex_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if "\\.+*?()|[]{}^$".contains(c) {

@@ -1,6 +1,7 @@
 //! One module per subcommand; each wires the library crates together for one mode.
 
 mod agent;
+mod autoscale;
 mod dump;
 mod import;
 mod inspect;
@@ -30,6 +31,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Some(Command::QueryRange(a)) => query::run_range(a),
         Some(Command::Promqltest(a)) => promqltest::run(a),
         Some(Command::Top(a)) => top::run(a),
+        Some(Command::Autoscale(a)) => autoscale::run(a),
     }
 }
 

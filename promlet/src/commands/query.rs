@@ -19,17 +19,7 @@ use crate::args::{QueryArgs, QueryRangeArgs, SourceArgs, StorageArgs};
 pub(crate) fn run_instant(args: QueryArgs) -> Result<()> {
     let now = now_ms();
     let t = resolve_time(&args.time, now).context("--time")?;
-    let answer = match &args.source.server {
-        Some(url) => {
-            let params = [("query", args.expr.clone()), ("time", seconds(t))];
-            fetch(url, "/api/v1/query", &params)?
-        }
-        None => {
-            let (db, engine) = open_local(&args.source)?;
-            let res = exporter::api::instant_query(&engine, &db, &args.expr, t.millis())?;
-            local_answer(res)
-        }
-    };
+    let answer = Evaluator::open(&args.source)?.instant(&args.expr, t)?;
     query_output::print(&answer, args.source.format)
 }
 
@@ -42,31 +32,84 @@ pub(crate) fn run_range(args: QueryRangeArgs) -> Result<()> {
         Some(s) => parse_duration(s).map_err(|e| anyhow!("--step: {e}"))?,
         None => default_step_ns(start, end),
     };
-    let answer = match &args.source.server {
-        Some(url) => {
-            let params = [
-                ("query", args.expr.clone()),
-                ("start", seconds(start)),
-                ("end", seconds(end)),
-                ("step", format!("{}", step_ns as f64 / 1e9)),
-            ];
-            fetch(url, "/api/v1/query_range", &params)?
-        }
-        None => {
-            exporter::api::check_range(start, end, step_ns)?;
-            let (db, engine) = open_local(&args.source)?;
-            let res = exporter::api::range_query(
-                &engine,
-                &db,
-                &args.expr,
-                start.millis(),
-                end.millis(),
-                exporter::api::step_millis(step_ns),
-            )?;
-            local_answer(res)
-        }
-    };
+    let answer = Evaluator::open(&args.source)?.range(&args.expr, start, end, step_ns)?;
     query_output::print(&answer, args.source.format)
+}
+
+/// Where PromQL is evaluated: a server's HTTP API, or a data directory opened here.
+pub(crate) enum Evaluator {
+    /// `--server URL`.
+    Server(String),
+    /// `--data DIR` (opened read-only for queries) with the command's engine flags.
+    Local(Box<(tsdb::Db, query::Engine)>),
+}
+
+impl Evaluator {
+    /// The evaluator `source` names.
+    ///
+    /// # Errors
+    /// The data directory cannot be opened.
+    pub(crate) fn open(source: &SourceArgs) -> Result<Self> {
+        Ok(match &source.server {
+            Some(url) => Evaluator::Server(url.clone()),
+            None => Evaluator::Local(Box::new(open_local(source)?)),
+        })
+    }
+
+    /// `expr` at `t`.
+    ///
+    /// # Errors
+    /// A bad expression, a failed evaluation or an unreachable server.
+    pub(crate) fn instant(&self, expr: &str, t: ApiTime) -> Result<Answer> {
+        match self {
+            Evaluator::Server(url) => {
+                let params = [("query", expr.to_string()), ("time", seconds(t))];
+                fetch(url, "/api/v1/query", &params)
+            }
+            Evaluator::Local(local) => {
+                let (db, engine) = &**local;
+                let res = exporter::api::instant_query(engine, db, expr, t.millis())?;
+                Ok(local_answer(res))
+            }
+        }
+    }
+
+    /// `expr` from `start` to `end` every `step_ns`.
+    ///
+    /// # Errors
+    /// As [`Evaluator::instant`], and a range the API refuses.
+    pub(crate) fn range(
+        &self,
+        expr: &str,
+        start: ApiTime,
+        end: ApiTime,
+        step_ns: i64,
+    ) -> Result<Answer> {
+        match self {
+            Evaluator::Server(url) => {
+                let params = [
+                    ("query", expr.to_string()),
+                    ("start", seconds(start)),
+                    ("end", seconds(end)),
+                    ("step", format!("{}", step_ns as f64 / 1e9)),
+                ];
+                fetch(url, "/api/v1/query_range", &params)
+            }
+            Evaluator::Local(local) => {
+                exporter::api::check_range(start, end, step_ns)?;
+                let (db, engine) = &**local;
+                let res = exporter::api::range_query(
+                    engine,
+                    db,
+                    expr,
+                    start.millis(),
+                    end.millis(),
+                    exporter::api::step_millis(step_ns),
+                )?;
+                Ok(local_answer(res))
+            }
+        }
+    }
 }
 
 /// promtool's default step: the range over 250, whole seconds, at least one.
