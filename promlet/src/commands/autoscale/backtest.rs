@@ -206,10 +206,8 @@ pub(crate) fn graph(timelines: &[Timeline<'_>], path: &std::path::Path) -> Resul
                         .history
                         .recommendations
                         .iter()
-                        .filter(|r| r.time_ms == s.t_ms)
-                        .map(|r| f64::from(r.replicas))
-                        .last()
-                        .unwrap_or(f64::NAN);
+                        .rfind(|r| r.time_ms == s.t_ms)
+                        .map_or(f64::NAN, |r| f64::from(r.replicas));
                     (s.t_ms, rec)
                 })
                 .collect(),
