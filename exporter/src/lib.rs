@@ -8,6 +8,7 @@ mod families;
 pub mod graph;
 pub mod k8s;
 pub mod tls;
+pub mod web;
 pub mod x509;
 
 use std::sync::Arc;
@@ -86,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .route("/livez", get(|| async { "ok" }))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
+        .merge(web::routes())
         .nest("/api/v1", api::routes(state.clone()))
         .merge(
             k8s::routes().route_layer(axum::middleware::from_fn_with_state(

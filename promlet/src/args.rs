@@ -42,6 +42,42 @@ pub(crate) enum Command {
     Top(TopArgs),
     /// HPA decisions, made as the Kubernetes HorizontalPodAutoscaler controller makes them.
     Autoscale(AutoscaleArgs),
+    /// Draw a PromQL expression over a time range as a PNG or SVG image.
+    Graph(GraphArgs),
+}
+
+/// Flags of `promlet graph`.
+#[derive(Debug, Args)]
+pub(crate) struct GraphArgs {
+    /// The PromQL expression.
+    pub(crate) expr: String,
+    /// The image to write: `.png` or `.svg`.
+    #[arg(short = 'o', long)]
+    pub(crate) output: PathBuf,
+    /// The start: RFC 3339, Unix seconds, or relative like `now-1h` or `-1h`.
+    #[arg(long, default_value = "-1h", allow_hyphen_values = true)]
+    pub(crate) start: String,
+    /// The end (default now).
+    #[arg(long, default_value = "now", allow_hyphen_values = true)]
+    pub(crate) end: String,
+    /// The resolution (default: the range over 250, at least 1s).
+    #[arg(long)]
+    pub(crate) step: Option<String>,
+    /// Image width, pixels.
+    #[arg(long, default_value_t = 800)]
+    pub(crate) width: u32,
+    /// Image height, pixels.
+    #[arg(long, default_value_t = 400)]
+    pub(crate) height: u32,
+    /// The title (default: the expression).
+    #[arg(long)]
+    pub(crate) title: Option<String>,
+    /// Ask this promlet or Prometheus server.
+    #[arg(long, conflicts_with = "data")]
+    pub(crate) server: Option<String>,
+    /// Open this data directory (the default, with `./data`).
+    #[arg(long)]
+    pub(crate) data: Option<PathBuf>,
 }
 
 /// `promlet autoscale`.

@@ -3,7 +3,8 @@
 //! Grafana's Prometheus data source, `promtool` and client libraries work against promlet.
 //!
 //! Endpoints: `query`, `query_range`, `series`, `labels` (GET and POST, form-encoded), and
-//! `label/{name}/values`, `metadata`, `status/buildinfo`, `targets` (GET). Until the server is ready
+//! `label/{name}/values`, `metadata`, `status/buildinfo`, `targets` and `render` (a range
+//! query as a PNG or SVG image) (GET). Until the server is ready
 //! every endpoint answers 503 `Service Unavailable`, as Prometheus's do; `OPTIONS` answers
 //! 204 and cross-origin requests get Prometheus's CORS headers.
 //!
@@ -15,6 +16,7 @@ pub mod json;
 mod labels;
 mod params;
 pub(crate) mod query;
+mod render;
 pub mod targets;
 pub mod time;
 
@@ -83,6 +85,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/metadata", get(labels::metadata))
         .route("/status/buildinfo", get(labels::buildinfo))
         .route("/targets", get(targets::targets))
+        .route("/render", get(render::render))
         .layer(middleware::from_fn_with_state(state, wrap))
 }
 

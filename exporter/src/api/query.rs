@@ -59,7 +59,7 @@ pub fn check_range(start: ApiTime, end: ApiTime, step_ns: i64) -> Result<(), Api
     check_step(start, end, step_ns)
 }
 
-fn check_order(start: ApiTime, end: ApiTime) -> Result<(), ApiError> {
+pub(crate) fn check_order(start: ApiTime, end: ApiTime) -> Result<(), ApiError> {
     if end < start {
         return Err(ApiError::invalid_param(
             "end",
@@ -69,7 +69,7 @@ fn check_order(start: ApiTime, end: ApiTime) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn check_step(start: ApiTime, end: ApiTime, step_ns: i64) -> Result<(), ApiError> {
+pub(crate) fn check_step(start: ApiTime, end: ApiTime, step_ns: i64) -> Result<(), ApiError> {
     if step_ns <= 0 {
         return Err(ApiError::invalid_param(
             "step",

@@ -3,6 +3,7 @@
 mod agent;
 mod autoscale;
 mod dump;
+mod graph;
 mod import;
 mod inspect;
 mod local;
@@ -32,6 +33,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Some(Command::Promqltest(a)) => promqltest::run(a),
         Some(Command::Top(a)) => top::run(a),
         Some(Command::Autoscale(a)) => autoscale::run(a),
+        Some(Command::Graph(a)) => graph::run(&a),
     }
 }
 

@@ -113,12 +113,12 @@ impl Evaluator {
 }
 
 /// promtool's default step: the range over 250, whole seconds, at least one.
-fn default_step_ns(start: ApiTime, end: ApiTime) -> i64 {
+pub(crate) fn default_step_ns(start: ApiTime, end: ApiTime) -> i64 {
     let secs = ((end.nanos() - start.nanos()) / 1_000_000_000 / 250).max(1);
     i64::try_from(secs.saturating_mul(1_000_000_000)).unwrap_or(i64::MAX)
 }
 
-fn now_ms() -> Timestamp {
+pub(crate) fn now_ms() -> Timestamp {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -126,7 +126,7 @@ fn now_ms() -> Timestamp {
 
 /// A time argument: what the API accepts (RFC 3339, Unix seconds), or `now`, `now-1h`,
 /// `now+5m`, `-1h` relative to `now_ms`.
-fn resolve_time(s: &str, now_ms: Timestamp) -> Result<ApiTime> {
+pub(crate) fn resolve_time(s: &str, now_ms: Timestamp) -> Result<ApiTime> {
     if let Ok(t) = parse_time(s) {
         return Ok(t);
     }

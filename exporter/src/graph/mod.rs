@@ -1,7 +1,14 @@
 //! Time-series charts as PNG or SVG images, drawn with plotters and the embedded DejaVu Sans
 //! font (no system fonts, no fontconfig): a time axis labelled for the range shown, a y axis
-//! in the chart's unit, a legend, and gaps where a series has no value (NaN) rather than a
-//! line across them.
+//! in the chart's unit ([`units`]), a legend of the labels that tell series apart
+//! ([`legend`]), distinct colours, gaps where a series has no value (NaN) rather than a line
+//! across them, a "no data" image for an empty result, and at most [`MAX_SERIES`] series
+//! with a note when a query returns more ([`chart_of`]).
+
+pub mod legend;
+pub mod units;
+
+pub use units::Unit;
 
 use std::sync::Once;
 
@@ -10,7 +17,7 @@ use plotters::prelude::*;
 use plotters::style::{FontFamily, FontStyle, register_font};
 
 /// DejaVu Sans (see `assets/DejaVuSans.LICENSE`).
-const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 /// The name the font is registered under.
 const FAMILY: &str = "sans-serif";
 
@@ -23,13 +30,6 @@ pub struct Series {
     pub points: Vec<(i64, f64)>,
     /// Drawn as steps (a value holds until the next point) rather than straight segments.
     pub step: bool,
-}
-
-/// How y values are labelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    /// Numbers as they are.
-    Plain,
 }
 
 /// The image format.
@@ -71,6 +71,65 @@ pub struct Chart {
     pub width: u32,
     /// Image height, pixels.
     pub height: u32,
+}
+
+/// At most this many series are drawn; a query returning more is cut to the ones with the
+/// highest average, and the title says so.
+pub const MAX_SERIES: usize = 10;
+
+/// The chart of a range query's result: every series (at most [`MAX_SERIES`]), a gap
+/// wherever a step has no point, the unit inferred from the query, the legend from the
+/// labels that differ. A scalar result is one series named by the query.
+pub fn chart_of(value: &query::engine::Value, query: &str, step_ms: i64, title: &str) -> Chart {
+    use query::engine::Value;
+    let mut list: Vec<(&model::Labels, Vec<(i64, f64)>)> = match value {
+        Value::Matrix(series) => series
+            .iter()
+            .map(|s| (&s.metric, with_gaps(&s.points, step_ms)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let total = list.len();
+    let mut title = title.to_string();
+    if total > MAX_SERIES {
+        let mean = |pts: &[(i64, f64)]| {
+            let finite: Vec<f64> = pts.iter().map(|p| p.1).filter(|v| v.is_finite()).collect();
+            finite.iter().sum::<f64>() / finite.len().max(1) as f64
+        };
+        list.sort_by(|a, b| mean(&b.1).total_cmp(&mean(&a.1)));
+        list.truncate(MAX_SERIES);
+        title = format!("{title} (top {MAX_SERIES} of {total} series by average)");
+    }
+    let sets: Vec<&model::Labels> = list.iter().map(|(l, _)| *l).collect();
+    let names = legend::texts(&sets);
+    let series = list
+        .into_iter()
+        .zip(names)
+        .map(|((_, points), name)| Series {
+            name,
+            points,
+            step: false,
+        })
+        .collect();
+    Chart {
+        title,
+        y_unit: units::infer(query),
+        series,
+        width: 800,
+        height: 400,
+    }
+}
+
+/// `points` with a NaN wherever more than one step passes without a point (a gap).
+fn with_gaps(points: &[model::Sample], step_ms: i64) -> Vec<(i64, f64)> {
+    let mut out = Vec::with_capacity(points.len());
+    for (i, p) in points.iter().enumerate() {
+        if i > 0 && p.t - points[i - 1].t > step_ms.max(1) * 3 / 2 {
+            out.push((points[i - 1].t + step_ms, f64::NAN));
+        }
+        out.push((p.t, if model::is_stale_nan(p.v) { f64::NAN } else { p.v }));
+    }
+    out
 }
 
 /// Line colours, distinct and readable on white.
@@ -209,7 +268,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Res
         .caption(&chart.title, (family, 18))
         .margin(10)
         .x_label_area_size(30)
-        .y_label_area_size(50)
+        .y_label_area_size(70)
         .build_cartesian_2d(t0..t1, y0..y1)
         .map_err(err)?;
     let span = t1 - t0;
@@ -217,6 +276,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Res
         .x_labels(6)
         .y_labels(6)
         .x_label_formatter(&|t| time_label(*t, span))
+        .y_label_formatter(&|v| units::label(*v, chart.y_unit))
         .label_style((family, 12))
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
