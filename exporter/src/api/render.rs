@@ -34,14 +34,19 @@ pub(crate) async fn render(State(state): State<AppState>, params: Params) -> Res
 }
 
 /// A pixel size parameter within `range`, `default` when absent.
-fn pixels(params: &Params, name: &str, default: u32, range: std::ops::RangeInclusive<u32>) -> Result<u32, ApiError> {
+fn pixels(
+    params: &Params,
+    name: &str,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, ApiError> {
     let v = params.get(name);
     if v.is_empty() {
         return Ok(default);
     }
-    let n: u32 = v
-        .parse()
-        .map_err(|_| ApiError::invalid_param(name, format!("cannot parse {v:?} to a number of pixels")))?;
+    let n: u32 = v.parse().map_err(|_| {
+        ApiError::invalid_param(name, format!("cannot parse {v:?} to a number of pixels"))
+    })?;
     if !range.contains(&n) {
         return Err(ApiError::invalid_param(
             name,
@@ -58,7 +63,10 @@ async fn render_inner(state: AppState, params: Params) -> Result<(Format, Vec<u8
     }
     let now = ApiTime::from_millis((state.clock)());
     let end = params.time_or("end", now)?;
-    let start = params.time_or("start", ApiTime::from_millis(end.millis() - DEFAULT_RANGE_MS))?;
+    let start = params.time_or(
+        "start",
+        ApiTime::from_millis(end.millis() - DEFAULT_RANGE_MS),
+    )?;
     check_order(start, end)?;
     let step_ns = match params.get("step") {
         "" => {

@@ -70,9 +70,16 @@ mod tests {
     fn only_differing_labels_are_shown() {
         let a = l(&[("__name__", "up"), ("job", "node"), ("instance", "a:9100")]);
         let b = l(&[("__name__", "up"), ("job", "node"), ("instance", "b:9100")]);
-        assert_eq!(texts(&[&a, &b]), ["{instance=\"a:9100\"}", "{instance=\"b:9100\"}"]);
+        assert_eq!(
+            texts(&[&a, &b]),
+            ["{instance=\"a:9100\"}", "{instance=\"b:9100\"}"]
+        );
         assert_eq!(texts(&[&a]), ["up{instance=\"a:9100\", job=\"node\"}"]);
-        let c = l(&[("__name__", "down"), ("job", "node"), ("instance", "a:9100")]);
+        let c = l(&[
+            ("__name__", "down"),
+            ("job", "node"),
+            ("instance", "a:9100"),
+        ]);
         assert_eq!(texts(&[&a, &c]), ["up", "down"]);
         assert_eq!(texts(&[&l(&[])]), ["{}"]);
     }
@@ -82,6 +89,9 @@ mod tests {
         let id = "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1234.slice";
         let s = shorten(id);
         assert_eq!(s.chars().count(), 31);
-        assert!(s.starts_with("/kubepods.slice") && s.ends_with("pod1234.slice"), "{s}");
+        assert!(
+            s.starts_with("/kubepods.slice") && s.ends_with("pod1234.slice"),
+            "{s}"
+        );
     }
 }

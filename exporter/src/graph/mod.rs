@@ -127,13 +127,20 @@ fn with_gaps(points: &[model::Sample], step_ms: i64) -> Vec<(i64, f64)> {
         if i > 0 && p.t - points[i - 1].t > step_ms.max(1) * 3 / 2 {
             out.push((points[i - 1].t + step_ms, f64::NAN));
         }
-        out.push((p.t, if model::is_stale_nan(p.v) { f64::NAN } else { p.v }));
+        out.push((
+            p.t,
+            if model::is_stale_nan(p.v) {
+                f64::NAN
+            } else {
+                p.v
+            },
+        ));
     }
     out
 }
 
 /// Line colours, distinct and readable on white.
-const PALETTE: [RGBColor; 8] = [
+const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
@@ -142,6 +149,8 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(140, 86, 75),
     RGBColor(227, 119, 194),
     RGBColor(23, 190, 207),
+    RGBColor(188, 189, 34),
+    RGBColor(127, 127, 127),
 ];
 
 fn register() {
@@ -267,6 +276,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Res
     let mut ctx = ChartBuilder::on(root)
         .caption(&chart.title, (family, 18))
         .margin(10)
+        .margin_right(30)
         .x_label_area_size(30)
         .y_label_area_size(70)
         .build_cartesian_2d(t0..t1, y0..y1)

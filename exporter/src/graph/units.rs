@@ -19,7 +19,10 @@ pub enum Unit {
 /// busy time, whose rate is a plain number), or `_ratio` (percent). Plain otherwise.
 pub fn infer(query: &str) -> Unit {
     let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
-    for token in query.split(|c: char| !is_ident(c)).filter(|t| !t.is_empty()) {
+    for token in query
+        .split(|c: char| !is_ident(c))
+        .filter(|t| !t.is_empty())
+    {
         if ["_bytes", "_bytes_total", "_bytes_bucket"]
             .iter()
             .any(|s| token.ends_with(s))
@@ -100,12 +103,18 @@ mod tests {
     #[test]
     fn units_come_from_metric_names() {
         assert_eq!(infer("node_memory_MemAvailable_bytes"), Unit::Bytes);
-        assert_eq!(infer("rate(node_network_receive_bytes_total[5m])"), Unit::Bytes);
+        assert_eq!(
+            infer("rate(node_network_receive_bytes_total[5m])"),
+            Unit::Bytes
+        );
         assert_eq!(
             infer("histogram_quantile(0.9, rate(http_request_duration_seconds_bucket[5m]))"),
             Unit::Seconds
         );
-        assert_eq!(infer("rate(node_cpu_seconds_total{mode=\"user\"}[1m])"), Unit::Plain);
+        assert_eq!(
+            infer("rate(node_cpu_seconds_total{mode=\"user\"}[1m])"),
+            Unit::Plain
+        );
         assert_eq!(infer("cache_hit_ratio"), Unit::Percent);
         assert_eq!(infer("up"), Unit::Plain);
     }
