@@ -51,6 +51,9 @@ pub struct AppState {
     pub clock: Clock,
     /// The scrape targets `/api/v1/targets` shows.
     pub targets: Arc<dyn api::targets::TargetsSource>,
+    /// The autoscaling decisions `/api/v1/autoscale` shows (a JSON list; empty when the
+    /// server runs no autoscalers).
+    pub autoscale: Arc<dyn Fn() -> serde_json::Value + Send + Sync>,
     /// Who may read the Kubernetes APIs; `None`: anyone (the default, for local use).
     pub auth: Option<Arc<auth::Auth>>,
     /// prometheus-adapter rules for the custom and external metrics APIs (`None`: not served).
@@ -71,6 +74,7 @@ impl AppState {
             build_info: Arc::new(BuildInfo::default()),
             clock: system_clock(),
             targets: Arc::new(api::targets::NoTargets),
+            autoscale: Arc::new(|| serde_json::Value::Array(Vec::new())),
             auth: None,
             adapter: None,
             pods: None,

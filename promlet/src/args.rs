@@ -311,6 +311,10 @@ pub(crate) struct ServeArgs {
     /// custom.metrics.k8s.io and external.metrics.k8s.io from the stored series.
     #[arg(long = "adapter.config")]
     pub(crate) adapter_config: Option<PathBuf>,
+    /// Autoscalers to decide for from the stored data (`promlet autoscale run`'s
+    /// configuration); the decisions are served at /api/v1/autoscale.
+    #[arg(long = "autoscale.config")]
+    pub(crate) autoscale_config: Option<PathBuf>,
 }
 
 /// HTTPS and who may read the Kubernetes APIs (as an aggregated API server needs).
@@ -395,6 +399,7 @@ impl Default for ServeArgs {
             collect_host: true,
             tls: TlsArgs::default(),
             adapter_config: None,
+            autoscale_config: None,
         }
     }
 }

@@ -197,3 +197,26 @@ fn run_publishes_its_decisions() {
         "{metrics}"
     );
 }
+
+#[test]
+fn serve_runs_autoscalers_and_serves_their_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = data(d);
+    let cfg = d.join("autoscale.yml");
+    std::fs::write(&cfg, CONFIG).unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let child = support::serve_command(&listen, &data)
+        .arg("--autoscale.config")
+        .arg(&cfg)
+        .spawn()
+        .unwrap();
+    let _serve = Guard(child);
+    let decision = wait_for("a decision on the server", Duration::from_secs(30), || {
+        let v = get_json(&format!("http://{listen}/api/v1/autoscale"))?;
+        v["data"].as_array().and_then(|l| l.first()).cloned()
+    });
+    assert_eq!(decision["autoscaler"], "web");
+    let desired = decision["desiredReplicas"].as_i64().unwrap();
+    assert!([4, 6].contains(&desired), "{decision}");
+}

@@ -86,6 +86,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/status/buildinfo", get(labels::buildinfo))
         .route("/targets", get(targets::targets))
         .route("/render", get(render::render))
+        .route("/autoscale", get(autoscale))
         .layer(middleware::from_fn_with_state(state, wrap))
 }
 
@@ -126,6 +127,16 @@ pub(crate) struct Success {
     data: String,
     warnings: Vec<String>,
     infos: Vec<String>,
+}
+
+/// `GET /api/v1/autoscale`: the latest decision of every autoscaler the server runs.
+async fn autoscale(State(state): State<AppState>) -> Response {
+    let data = (state.autoscale)();
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::json!({"status": "success", "data": data}).to_string(),
+    )
+        .into_response()
 }
 
 /// Turns an endpoint's outcome into Prometheus's envelope and status.

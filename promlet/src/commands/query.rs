@@ -42,6 +42,8 @@ pub(crate) enum Evaluator {
     Server(String),
     /// `--data DIR` (opened read-only for queries) with the command's engine flags.
     Local(Box<(tsdb::Db, query::Engine)>),
+    /// The storage of this process (`promlet serve`), with its engine.
+    Shared(std::sync::Arc<tsdb::Db>, query::Engine),
 }
 
 impl Evaluator {
@@ -71,6 +73,10 @@ impl Evaluator {
                 let res = exporter::api::instant_query(engine, db, expr, t.millis())?;
                 Ok(local_answer(res))
             }
+            Evaluator::Shared(db, engine) => {
+                let res = exporter::api::instant_query(engine, &**db, expr, t.millis())?;
+                Ok(local_answer(res))
+            }
         }
     }
 
@@ -96,20 +102,33 @@ impl Evaluator {
                 fetch(url, "/api/v1/query_range", &params)
             }
             Evaluator::Local(local) => {
-                exporter::api::check_range(start, end, step_ns)?;
                 let (db, engine) = &**local;
-                let res = exporter::api::range_query(
-                    engine,
-                    db,
-                    expr,
-                    start.millis(),
-                    end.millis(),
-                    exporter::api::step_millis(step_ns),
-                )?;
-                Ok(local_answer(res))
+                local_range(engine, db, expr, start, end, step_ns)
             }
+            Evaluator::Shared(db, engine) => local_range(engine, db, expr, start, end, step_ns),
         }
     }
+}
+
+/// A range query on storage of this process.
+fn local_range(
+    engine: &query::Engine,
+    db: &tsdb::Db,
+    expr: &str,
+    start: ApiTime,
+    end: ApiTime,
+    step_ns: i64,
+) -> Result<Answer> {
+    exporter::api::check_range(start, end, step_ns)?;
+    let res = exporter::api::range_query(
+        engine,
+        db,
+        expr,
+        start.millis(),
+        end.millis(),
+        exporter::api::step_millis(step_ns),
+    )?;
+    Ok(local_answer(res))
 }
 
 /// promtool's default step: the range over 250, whole seconds, at least one.

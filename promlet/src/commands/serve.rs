@@ -49,6 +49,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
     state.targets = targets.clone();
     let secure = super::serve_secure::setup(&args.tls).await?;
     state.adapter = adapter(args.adapter_config.as_deref())?;
+    if let Some(path) = &args.autoscale_config {
+        let engine = query::Engine::new(args.engine.options());
+        state.autoscale = super::autoscale::start_in_server(path, db.clone(), engine)?;
+    }
     state.pods = pod_objects().await;
     let listener = TcpListener::bind(args.listen)
         .await

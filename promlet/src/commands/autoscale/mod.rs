@@ -28,14 +28,35 @@ pub(crate) fn run(args: AutoscaleArgs) -> Result<()> {
     }
 }
 
-/// The configuration and the evaluator `source` names.
-fn open(source: &AutoscaleSource) -> Result<(config::Config, Evaluator)> {
-    let path = &source.config;
+/// Reads an autoscaler configuration file.
+fn load_config(path: &std::path::Path) -> Result<config::Config> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let config = config::load(&text)
+    config::load(&text)
         .map_err(anyhow::Error::msg)
-        .with_context(|| format!("{}: not a valid autoscaler configuration", path.display()))?;
+        .with_context(|| format!("{}: not a valid autoscaler configuration", path.display()))
+}
+
+/// Runs the autoscalers of `path` inside `promlet serve`, on its own storage; returns what
+/// `/api/v1/autoscale` shows.
+///
+/// # Errors
+/// The configuration cannot be read or is invalid.
+pub(crate) fn start_in_server(
+    path: &std::path::Path,
+    db: std::sync::Arc<tsdb::Db>,
+    engine: query::Engine,
+) -> Result<std::sync::Arc<dyn Fn() -> serde_json::Value + Send + Sync>> {
+    let config = load_config(path)?;
+    let published = run::spawn(Evaluator::Shared(db, engine), config);
+    Ok(std::sync::Arc::new(move || {
+        published.lock().unwrap_or_else(|e| e.into_inner()).list()
+    }))
+}
+
+/// The configuration and the evaluator `source` names.
+fn open(source: &AutoscaleSource) -> Result<(config::Config, Evaluator)> {
+    let config = load_config(&source.config)?;
     let eval = Evaluator::open(&SourceArgs {
         server: source.server.clone(),
         data: source.data.clone(),

@@ -31,10 +31,17 @@ struct Memory {
     history: History,
 }
 
-/// The published state.
+/// The latest decision of every autoscaler, by (namespace, name).
 #[derive(Default)]
-struct Published {
+pub(crate) struct Published {
     decisions: BTreeMap<(String, String), Value>,
+}
+
+impl Published {
+    /// The decisions as `/api/v1/autoscale` lists them.
+    pub(crate) fn list(&self) -> Value {
+        Value::Array(self.decisions.values().cloned().collect())
+    }
 }
 
 /// The gauges of `/metrics`.
@@ -188,8 +195,7 @@ fn router(state: AppState) -> Router {
 
 async fn api_decisions(State(s): State<AppState>) -> axum::Json<Value> {
     let p = s.published.lock().unwrap_or_else(|e| e.into_inner());
-    let data: Vec<Value> = p.decisions.values().cloned().collect();
-    axum::Json(json!({"status": "success", "data": data}))
+    axum::Json(json!({"status": "success", "data": p.list()}))
 }
 
 async fn metrics(State(s): State<AppState>) -> String {
@@ -219,8 +225,8 @@ pub(crate) async fn run(
         None
     };
     let eval = Arc::new(eval);
-    let mut memory = BTreeMap::new();
     if once {
+        let mut memory = BTreeMap::new();
         let now = model::now_ms();
         let decisions = round(&eval, &config, &mut memory, client.as_ref(), now).await;
         let list: Vec<Value> = decisions.into_iter().map(|(_, v)| v).collect();
@@ -237,19 +243,50 @@ pub(crate) async fn run(
     tracing::info!(%listen, "promlet autoscale run: serving /api/v1/autoscale");
     let server = axum::serve(listener, router(state.clone()))
         .with_graceful_shutdown(crate::commands::serve::shutdown_signal());
-    let interval = std::time::Duration::from_millis(config.interval_ms.unsigned_abs());
-    let worker = async move {
-        let mut tick = tokio::time::interval(interval);
-        loop {
-            tick.tick().await;
-            let now = model::now_ms();
-            let decisions = round(&eval, &config, &mut memory, client.as_ref(), now).await;
-            publish(&state.published, &state.gauges, decisions);
-        }
-    };
+    let worker = decide_forever(
+        eval,
+        config,
+        client,
+        state.published.clone(),
+        state.gauges.clone(),
+    );
     tokio::select! {
         r = server => r.context("serving")?,
         () = worker => {}
     }
     Ok(())
+}
+
+/// Decides every interval, forever, publishing into `published` and `gauges`.
+async fn decide_forever(
+    eval: Arc<Evaluator>,
+    config: Config,
+    client: Option<kube::Client>,
+    published: Arc<Mutex<Published>>,
+    gauges: Arc<Gauges>,
+) {
+    let mut memory = BTreeMap::new();
+    let interval = std::time::Duration::from_millis(config.interval_ms.unsigned_abs());
+    let mut tick = tokio::time::interval(interval);
+    loop {
+        tick.tick().await;
+        let now = model::now_ms();
+        let decisions = round(&eval, &config, &mut memory, client.as_ref(), now).await;
+        publish(&published, &gauges, decisions);
+    }
+}
+
+/// Starts the loop inside another server (`promlet serve --autoscale.config`), deciding
+/// from `eval` without applying; returns the decisions it publishes.
+pub(crate) fn spawn(eval: Evaluator, config: Config) -> Arc<Mutex<Published>> {
+    let published = Arc::new(Mutex::new(Published::default()));
+    let gauges = Arc::new(Gauges::new());
+    tokio::spawn(decide_forever(
+        Arc::new(eval),
+        config,
+        None,
+        published.clone(),
+        gauges,
+    ));
+    published
 }
