@@ -181,18 +181,29 @@ impl Browser {
             }
             if Instant::now() > deadline {
                 let page = self.script(
-                    "const m = document.querySelector('main');
-                     return [location.href, m ? m.outerHTML : document.documentElement.outerHTML];",
+                    "const $ = (id) => document.getElementById(id);
+                     const main = document.querySelector('main');
+                     return [location.href, $('expr').value, $('range').value, $('end').value,
+                             $('error').hidden ? '(hidden)' : $('error').textContent,
+                             $('graph').getAttribute('src'),
+                             main ? main.outerHTML : document.documentElement.outerHTML];",
                 );
-                let html: String = page[1]
+                let html: String = page[6]
                     .as_str()
                     .unwrap_or_default()
                     .chars()
                     .take(4000)
                     .collect();
                 panic!(
-                    "timed out waiting for {what}\nat {}\npage:\n{html}",
-                    page[0]
+                    "timed out waiting for {what}\nat {}\nexpr: {}\nrange: {} end: {}\n\
+                     #error: {}\n#graph src: {}\nrows: {:?}\npage:\n{html}",
+                    page[0],
+                    page[1],
+                    page[2],
+                    page[3],
+                    page[4],
+                    page[5],
+                    self.rows(),
                 );
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -262,17 +273,28 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {name} in {params:?}"))
 }
 
-/// The `error` text of the API's answer to `query`.
-fn api_error(server: &str, query: &str) -> String {
+/// The `error` text of the API's 400 answer at `url`.
+fn api_error(url: &str) -> String {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
         .new_agent();
-    let url = format!("{server}/api/v1/query?query={}", encode(query));
-    let mut resp = agent.get(&url).call().unwrap();
-    assert_eq!(resp.status(), 400);
-    let json: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    let mut resp = agent.get(url).call().unwrap();
+    let body = resp.body_mut().read_to_string().unwrap();
+    assert_eq!(resp.status(), 400, "{url}: {body}");
+    let json: Value = serde_json::from_str(&body).unwrap();
     json["error"].as_str().unwrap().to_string()
+}
+
+/// Waits until `#error` shows text containing `want`; the text.
+fn wait_error(browser: &Browser, want: &str) -> String {
+    browser.wait(&format!("the error {want:?} shown"), |b| {
+        let e = b.script(
+            "const e = document.getElementById('error'); return e.hidden ? '' : e.textContent;",
+        );
+        let e = e.as_str().unwrap_or_default().to_string();
+        e.contains(want).then_some(e)
+    })
 }
 
 #[test]
@@ -280,7 +302,8 @@ fn web_page_in_chromium() {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("up.om");
-    std::fs::write(&file, openmetrics(model::now_ms() / 1000)).unwrap();
+    let now_s = model::now_ms() / 1000;
+    std::fs::write(&file, openmetrics(now_s)).unwrap();
     let data = dir.path().join("data");
     let import = Command::new(env!("CARGO_BIN_EXE_promlet"))
         .arg("import")
@@ -365,17 +388,24 @@ fn web_page_in_chromium() {
 
     // A malformed expression, executed with Enter: the API's error text, no rows.
     let bad = "sum(up";
-    let want = api_error(&server, bad);
+    let want = api_error(&format!("{server}/api/v1/query?query={}", encode(bad)));
     browser.retype("#expr", &format!("{bad}{ENTER}"));
-    let shown = browser.wait("the error shown", |b| {
-        let e = b.script(
-            "const e = document.getElementById('error'); return e.hidden ? '' : e.textContent;",
-        );
-        let e = e.as_str().unwrap_or_default().to_string();
-        e.contains(&want).then_some(e)
-    });
+    let shown = wait_error(&browser, &want);
     assert!(browser.rows().is_empty(), "{shown}");
     assert!(browser.url().contains("expr=sum%28up"), "{}", browser.url());
+    // On the graph, the failed image's URL is fetched to show the API's error.
+    let bad = "rate(up[5m]";
+    browser.click("#tab-graph");
+    browser.retype("#expr", bad);
+    browser.click("#run");
+    let src = browser.wait("the graph of the malformed expression", |b| {
+        let src = b.script("return document.getElementById('graph').src;");
+        let src = src.as_str().unwrap_or_default().to_string();
+        src.contains(&format!("query={}&", encode(bad)))
+            .then_some(src)
+    });
+    wait_error(&browser, &api_error(&src));
+    browser.click("#tab-table");
 
     // Label text is shown as text, never parsed as markup.
     browser.retype("#expr", "weird");
@@ -385,6 +415,30 @@ fn web_page_in_chromium() {
     assert_eq!(error, true);
     let markup = browser.script("return document.querySelectorAll('#result i').length;");
     assert_eq!(markup, 0);
+
+    // An end time in the link: the graph's range ends there and the table is evaluated
+    // there, before the `weird` sample; "Now" clears it.
+    let end_s = now_s - 300;
+    let both = r#"up{job=~"a|b"} or weird"#;
+    browser.goto(&format!(
+        "{server}/?expr={}&tab=graph&range=5m&end={end_s}",
+        encode(both)
+    ));
+    let params = browser.wait_graph();
+    assert_eq!(param(&params, "end"), end_s.to_string());
+    assert_eq!(param(&params, "start"), (end_s - 300).to_string());
+    assert_eq!(param(&params, "step"), "1");
+    browser.click("#tab-table");
+    browser.wait_rows(&[[r#"up{job="a"}"#, "1"], [r#"up{job="b"}"#, "0"]]);
+    let url = browser.url();
+    assert!(url.contains("end=") && url.contains("tab=table"), "{url}");
+    browser.click("#now");
+    browser.wait_rows(&[
+        [r#"up{job="a"}"#, "1"],
+        [r#"up{job="b"}"#, "0"],
+        [r#"weird{note="<i>x</i> \"q\""}"#, "2"],
+    ]);
+    assert!(!browser.url().contains("end="), "{}", browser.url());
 
     eprintln!("web page test took {:?}", started.elapsed());
 }

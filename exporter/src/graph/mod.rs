@@ -139,6 +139,64 @@ fn with_gaps(points: &[model::Sample], step_ms: i64) -> Vec<(i64, f64)> {
     out
 }
 
+/// An axis whose ticks are chosen here: round values of the y unit ([`units::ticks`]) or
+/// round times ([`time_ticks`]), instead of plotters' decimal ones.
+struct Ticked<R: plotters::coord::ranged1d::Ranged> {
+    inner: R,
+    ticks: Vec<R::ValueType>,
+}
+
+impl<R> plotters::coord::ranged1d::Ranged for Ticked<R>
+where
+    R: plotters::coord::ranged1d::Ranged,
+    R::ValueType: Clone,
+{
+    type FormatOption = plotters::coord::ranged1d::NoDefaultFormatting;
+    type ValueType = R::ValueType;
+
+    fn map(&self, value: &R::ValueType, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<Hint: plotters::coord::ranged1d::KeyPointHint>(
+        &self,
+        _hint: Hint,
+    ) -> Vec<R::ValueType> {
+        self.ticks.clone()
+    }
+
+    fn range(&self) -> std::ops::Range<R::ValueType> {
+        self.inner.range()
+    }
+}
+
+impl<R> plotters::coord::ranged1d::ValueFormatter<R::ValueType> for Ticked<R>
+where
+    R: plotters::coord::ranged1d::Ranged,
+    R::ValueType: std::fmt::Debug + Clone,
+{
+    fn format(value: &R::ValueType) -> String {
+        format!("{value:?}")
+    }
+}
+
+/// Round tick times within `[t0, t1]` (ms): the smallest of 1 s … 7 d steps that gives at
+/// most seven ticks, aligned to the step in UTC.
+fn time_ticks(t0: i64, t1: i64) -> Vec<i64> {
+    const STEPS_S: [i64; 20] = [
+        1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200,
+        86_400, 172_800, 604_800,
+    ];
+    let span = (t1 - t0).max(1);
+    let step = STEPS_S
+        .iter()
+        .map(|s| s * 1000)
+        .find(|s| span / s <= 6)
+        .unwrap_or(604_800_000);
+    let first = t0.div_euclid(step) + i64::from(t0.rem_euclid(step) != 0);
+    (first..=t1.div_euclid(step)).map(|k| k * step).collect()
+}
+
 /// Line colours, distinct and readable on white.
 const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
@@ -279,12 +337,19 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Res
         .margin_right(30)
         .x_label_area_size(30)
         .y_label_area_size(70)
-        .build_cartesian_2d(t0..t1, y0..y1)
+        .build_cartesian_2d(
+            Ticked {
+                inner: plotters::coord::types::RangedCoordi64::from(t0..t1),
+                ticks: time_ticks(t0, t1),
+            },
+            Ticked {
+                inner: plotters::coord::types::RangedCoordf64::from(y0..y1),
+                ticks: units::ticks(y0, y1, chart.y_unit),
+            },
+        )
         .map_err(err)?;
     let span = t1 - t0;
     ctx.configure_mesh()
-        .x_labels(6)
-        .y_labels(6)
         .x_label_formatter(&|t| time_label(*t, span))
         .y_label_formatter(&|v| units::label(*v, chart.y_unit))
         .label_style((family, 12))
@@ -352,6 +417,18 @@ mod tests {
             runs(&pts[..2], true),
             vec![vec![(0, 1.0), (10, 1.0), (10, 2.0)]]
         );
+    }
+
+    #[test]
+    fn time_ticks_are_round() {
+        let t0 = 1_789_996_400_000; // 13:13:20Z
+        let ticks = time_ticks(t0, t0 + 3_600_000);
+        let labels: Vec<String> = ticks.iter().map(|t| time_label(*t, 3_600_000)).collect();
+        assert_eq!(
+            labels,
+            ["13:20", "13:30", "13:40", "13:50", "14:00", "14:10"]
+        );
+        assert_eq!(time_ticks(0, 60_000).len(), 7, "every 10 s in a minute");
     }
 
     #[test]

@@ -96,6 +96,34 @@ fn seconds(v: f64) -> String {
     }
 }
 
+/// Round tick values from `lo` to `hi` (about five): multiples of 1, 2 or 5 times a power of
+/// ten, or for bytes of a power of 1024 (so that labels read `256 MiB`, `512 MiB`, `1 GiB`).
+pub fn ticks(lo: f64, hi: f64, unit: Unit) -> Vec<f64> {
+    let span = hi - lo;
+    if !(span.is_finite() && span > 0.0) {
+        return vec![lo];
+    }
+    let raw = span / 5.0;
+    let base = match unit {
+        Unit::Bytes if raw >= 1.0 => 1024f64.powi((raw.log2() / 10.0).floor() as i32),
+        _ => 10f64.powi(raw.log10().floor() as i32),
+    };
+    let multiples: &[f64] = match unit {
+        Unit::Bytes if base >= 1024.0 => &[
+            1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
+        ],
+        _ => &[1.0, 2.0, 5.0, 10.0],
+    };
+    let step = multiples
+        .iter()
+        .map(|m| m * base)
+        .find(|s| *s >= raw)
+        .unwrap_or(base * 10.0);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last).map(|k| k as f64 * step).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +145,22 @@ mod tests {
         );
         assert_eq!(infer("cache_hit_ratio"), Unit::Percent);
         assert_eq!(infer("up"), Unit::Plain);
+    }
+
+    #[test]
+    fn ticks_are_round_in_the_unit() {
+        let gib = 1024.0 * 1024.0 * 1024.0;
+        let t = ticks(0.0, 4.2 * gib, Unit::Bytes);
+        let labels: Vec<String> = t.iter().map(|v| label(*v, Unit::Bytes)).collect();
+        assert_eq!(labels, ["0 B", "1 GiB", "2 GiB", "3 GiB", "4 GiB"]);
+        let t = ticks(0.0, 700.0 * 1024.0 * 1024.0, Unit::Bytes);
+        let labels: Vec<String> = t.iter().map(|v| label(*v, Unit::Bytes)).collect();
+        assert_eq!(labels, ["0 B", "256 MiB", "512 MiB"]);
+        assert_eq!(ticks(0.0, 35.0, Unit::Plain), [0.0, 10.0, 20.0, 30.0]);
+        assert_eq!(
+            ticks(0.0, 1.0, Unit::Percent),
+            [0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]
+        );
     }
 
     #[test]
