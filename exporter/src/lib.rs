@@ -7,6 +7,7 @@ pub mod auth;
 mod families;
 pub mod graph;
 pub mod k8s;
+pub mod remote;
 pub mod tls;
 pub mod web;
 pub mod x509;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     /// The storage queries read.
     pub storage: Arc<dyn Queryable>,
+    /// Where remote-written samples go (`None`: `/api/v1/write` answers 404).
+    pub appendable: Option<Arc<dyn model::Appendable>>,
     /// The PromQL engine, with the server's timeout, sample limit and lookback.
     pub engine: Engine,
     /// What `/api/v1/status/buildinfo` reports.
@@ -70,6 +73,7 @@ impl AppState {
             registry,
             ready: Arc::new(AtomicBool::new(true)),
             storage,
+            appendable: None,
             engine,
             build_info: Arc::new(BuildInfo::default()),
             clock: system_clock(),

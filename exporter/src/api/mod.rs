@@ -87,6 +87,12 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/targets", get(targets::targets))
         .route("/render", get(render::render))
         .route("/autoscale", get(autoscale))
+        .route(
+            "/write",
+            axum::routing::post(crate::remote::write).layer(axum::extract::DefaultBodyLimit::max(
+                crate::remote::MAX_BODY_BYTES,
+            )),
+        )
         .layer(middleware::from_fn_with_state(state, wrap))
 }
 

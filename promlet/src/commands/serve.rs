@@ -47,6 +47,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     state.build_info = Arc::new(build_info());
     state.ready = Arc::new(AtomicBool::new(true));
     state.targets = targets.clone();
+    state.appendable = Some(db.clone());
     let secure = super::serve_secure::setup(&args.tls).await?;
     state.adapter = adapter(args.adapter_config.as_deref())?;
     if let Some(path) = &args.autoscale_config {

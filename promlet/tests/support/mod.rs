@@ -56,8 +56,11 @@ pub(crate) type Series = BTreeMap<BTreeMap<String, String>, f64>;
 
 /// An instant query's vector as labels (without `__name__`) to value.
 pub(crate) fn query(base: &str, expr: &str) -> Option<Series> {
-    let url = format!("{base}/api/v1/query?query={}", encode(expr));
-    let json: serde_json::Value = serde_json::from_str(&get(&url)?).ok()?;
+    query_url(&format!("{base}/api/v1/query?query={}", encode(expr)))
+}
+
+fn query_url(url: &str) -> Option<Series> {
+    let json: serde_json::Value = serde_json::from_str(&get(url)?).ok()?;
     let mut out = Series::new();
     for r in json["data"]["result"].as_array()? {
         let labels = r["metric"]

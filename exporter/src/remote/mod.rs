@@ -1,0 +1,137 @@
+//! Prometheus remote write 1.0, the receiving side: `POST /api/v1/write` with a
+//! snappy-compressed protobuf `WriteRequest` ([`proto`]). Success is 204, as Prometheus
+//! answers.
+//!
+//! - A body that does not decompress or decode, or a series with invalid labels, gets a 400
+//!   naming what and where, and nothing of the request is stored.
+//! - A sample the storage already has a newer one for (out of order: typically a retry whose
+//!   first answer was lost), or outside retention, is skipped and counted, and the rest of
+//!   the request is stored. Prometheus instead refuses the whole request with a 400, which
+//!   its sender then drops: one stale sample would lose a batch of good ones.
+
+pub mod proto;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use model::Labels;
+
+use crate::AppState;
+
+/// The largest compressed body accepted, bytes.
+pub const MAX_BODY_BYTES: usize = 64 << 20;
+/// The largest decompressed body accepted, bytes.
+const MAX_DECODED_BYTES: usize = 256 << 20;
+
+/// What was stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    /// Series in the request.
+    pub series: usize,
+    /// Float samples stored (or already present).
+    pub samples: usize,
+    /// Native histogram samples skipped.
+    pub histograms: usize,
+    /// Samples skipped: out of order (older than the series' newest) or outside retention.
+    pub skipped: usize,
+}
+
+/// Decompresses, decodes and stores one request.
+///
+/// # Errors
+/// The reason for a 400, naming the part of the request.
+pub fn store(appendable: &dyn model::Appendable, body: &[u8]) -> Result<Stored, String> {
+    let len = snap::raw::decompress_len(body).map_err(|e| format!("snappy: {e}"))?;
+    if len > MAX_DECODED_BYTES {
+        return Err(format!(
+            "snappy: decompressed body of {len} bytes exceeds {MAX_DECODED_BYTES}"
+        ));
+    }
+    let raw = snap::raw::Decoder::new()
+        .decompress_vec(body)
+        .map_err(|e| format!("snappy: {e}"))?;
+    let series = proto::decode_write_request(&raw).map_err(|e| e.to_string())?;
+    let mut app = appendable.appender();
+    let mut stored = Stored {
+        series: series.len(),
+        samples: 0,
+        histograms: 0,
+        skipped: 0,
+    };
+    for (i, ts) in series.iter().enumerate() {
+        let labels = labels_of(ts).map_err(|e| format!("timeseries[{i}]: {e}"));
+        let labels = match labels {
+            Ok(l) => l,
+            Err(e) => {
+                app.rollback();
+                return Err(e);
+            }
+        };
+        let mut series_ref = None;
+        for (t, v) in &ts.samples {
+            match app.append(series_ref, &labels, *t, *v) {
+                Ok(r) => {
+                    series_ref = Some(r);
+                    stored.samples += 1;
+                }
+                Err(model::Error::OutOfOrderSample | model::Error::OutOfBounds) => {
+                    stored.skipped += 1;
+                }
+                Err(e) => {
+                    app.rollback();
+                    return Err(format!("timeseries[{i}] {labels} sample at {t}: {e}"));
+                }
+            }
+        }
+        stored.histograms += ts.histograms;
+    }
+    app.commit().map_err(|e| format!("storing: {e}"))?;
+    Ok(stored)
+}
+
+fn labels_of(ts: &proto::TimeSeries) -> Result<Labels, String> {
+    let pairs: Vec<(&str, &str)> = ts
+        .labels
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let labels = Labels::from_pairs(&pairs).map_err(|e| e.to_string())?;
+    if labels.metric_name().is_none_or(str::is_empty) {
+        return Err(format!("{labels} has no metric name"));
+    }
+    Ok(labels)
+}
+
+/// `POST /api/v1/write`.
+pub async fn write(State(state): State<AppState>, body: Bytes) -> Response {
+    let Some(appendable) = state.appendable.clone() else {
+        return (
+            StatusCode::NOT_FOUND,
+            "remote write receiver needs to be enabled\n",
+        )
+            .into_response();
+    };
+    let result = tokio::task::spawn_blocking(move || store(&*appendable, &body)).await;
+    match result {
+        Ok(Ok(stored)) => {
+            if stored.histograms > 0 || stored.skipped > 0 {
+                tracing::debug!(
+                    histograms = stored.histograms,
+                    out_of_order_or_bounds = stored.skipped,
+                    "remote write: samples skipped"
+                );
+            }
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Ok(Err(reason)) => {
+            tracing::debug!(%reason, "remote write refused");
+            (StatusCode::BAD_REQUEST, format!("{reason}\n")).into_response()
+        }
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("remote write task failed: {e}\n"),
+        )
+            .into_response(),
+    }
+}
