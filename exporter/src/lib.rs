@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 mod families;
+pub mod federate;
 pub mod graph;
 pub mod k8s;
 pub mod remote;
@@ -96,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .merge(web::routes())
+        .route("/federate", get(federate::federate))
         .nest("/api/v1", api::routes(state.clone()))
         .merge(
             k8s::routes().route_layer(axum::middleware::from_fn_with_state(

@@ -32,6 +32,7 @@ use axum::routing::get;
 use model::Queryable;
 
 pub use error::{ApiError, ErrorType};
+pub(crate) use params::matcher_sets;
 pub use query::{
     MAX_POINTS_PER_SERIES, check_range, instant_query, query_response, range_query, step_millis,
 };
