@@ -50,7 +50,7 @@ fn latest(
     storage: &dyn model::Queryable,
     sets: &[Vec<model::Matcher>],
     now: i64,
-) -> Result<BTreeMap<Labels, (i64, f64)>, model::Error> {
+) -> Result<BTreeMap<Labels, Point>, model::Error> {
     let start = now - LOOKBACK_MS;
     let q = storage.querier(start, now)?;
     let hints = SelectHints {
@@ -74,9 +74,12 @@ fn latest(
     Ok(out)
 }
 
+/// A series' latest sample: (ms, value).
+type Point = (i64, f64);
+
 /// Text format 0.0.4: `# TYPE name untyped`, then `name{labels} value timestamp`.
-fn exposition(series: &BTreeMap<Labels, (i64, f64)>) -> String {
-    let mut by_name: BTreeMap<&str, Vec<(&Labels, &(i64, f64))>> = BTreeMap::new();
+fn exposition(series: &BTreeMap<Labels, Point>) -> String {
+    let mut by_name: BTreeMap<&str, Vec<(&Labels, &Point)>> = BTreeMap::new();
     for (labels, point) in series {
         let name = labels.metric_name().unwrap_or("");
         by_name.entry(name).or_default().push((labels, point));
