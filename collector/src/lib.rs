@@ -8,6 +8,7 @@ pub mod exposition;
 mod family;
 pub mod k8s;
 pub mod node;
+pub mod remote_write;
 pub mod scrape;
 
 pub use family::{

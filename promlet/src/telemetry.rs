@@ -78,9 +78,67 @@ impl Collector for TsdbCollector {
     }
 }
 
-/// A registry with the database's metrics.
-pub(crate) fn registry(db: Arc<tsdb::Db>) -> Registry {
+/// Exposes each remote-write sender's counters, labelled `remote`.
+#[derive(Debug)]
+struct RemoteWriteCollector {
+    remotes: Vec<(String, Arc<collector::remote_write::sender::Stats>)>,
+}
+
+impl Collector for RemoteWriteCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        use collector::remote_write::sender::Stats;
+        use std::sync::atomic::Ordering::Relaxed;
+        type Read = fn(&Stats) -> u64;
+        let counters: [(&str, &str, Read); 3] = [
+            (
+                "promlet_remote_write_samples_sent",
+                "Samples the remote-write receiver accepted.",
+                |s| s.samples_sent.load(Relaxed),
+            ),
+            (
+                "promlet_remote_write_samples_dropped",
+                "Samples the receiver refused with a 4xx, not retried.",
+                |s| s.samples_dropped.load(Relaxed),
+            ),
+            (
+                "promlet_remote_write_retries",
+                "Failed remote-write requests, each retried with backoff.",
+                |s| s.retries.load(Relaxed),
+            ),
+        ];
+        for (name, help, read) in counters {
+            let c = ConstCounter::new(0u64);
+            let mut metric = encoder.encode_descriptor(name, help, None, c.metric_type())?;
+            for (remote, stats) in &self.remotes {
+                let labels = vec![("remote".to_string(), remote.clone())];
+                ConstCounter::new(read(stats)).encode(metric.encode_family(&labels)?)?;
+            }
+        }
+        let g = ConstGauge::new(0i64);
+        let mut metric = encoder.encode_descriptor(
+            "promlet_remote_write_watermark_seconds",
+            "Every sample up to this time has been sent (Unix seconds).",
+            None,
+            g.metric_type(),
+        )?;
+        for (remote, stats) in &self.remotes {
+            let labels = vec![("remote".to_string(), remote.clone())];
+            let wm = i64::try_from(stats.watermark_ms.load(Relaxed) / 1000).unwrap_or(0);
+            ConstGauge::new(wm).encode(metric.encode_family(&labels)?)?;
+        }
+        Ok(())
+    }
+}
+
+/// A registry with the database's metrics and the remote-write senders' counters.
+pub(crate) fn registry(
+    db: Arc<tsdb::Db>,
+    remotes: Vec<(String, Arc<collector::remote_write::sender::Stats>)>,
+) -> Registry {
     let mut registry = Registry::default();
     registry.register_collector(Box::new(TsdbCollector { db }));
+    if !remotes.is_empty() {
+        registry.register_collector(Box::new(RemoteWriteCollector { remotes }));
+    }
     registry
 }

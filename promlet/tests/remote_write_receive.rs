@@ -117,7 +117,7 @@ fn post(url: &str, body: &[u8]) -> (u16, String) {
 
 #[test]
 fn malformed_bodies_get_400_and_store_nothing() {
-    use exporter::remote::proto::{TimeSeries, encode_write_request};
+    use collector::remote_write::proto::{TimeSeries, encode_write_request};
     let dir = tempfile::tempdir().unwrap();
     let listen = format!("127.0.0.1:{}", free_port());
     let _serve = Guard(

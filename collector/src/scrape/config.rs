@@ -88,6 +88,9 @@ pub struct Config {
     /// The scrape jobs.
     #[serde(default)]
     pub scrape_configs: Vec<ScrapeConfig>,
+    /// Where stored samples are forwarded.
+    #[serde(default)]
+    pub remote_write: Vec<crate::remote_write::RemoteWriteConfig>,
 }
 
 /// `global:`.
@@ -293,6 +296,8 @@ pub struct Loaded {
     pub global: GlobalConfig,
     /// One per `scrape_configs` entry, in file order.
     pub jobs: Vec<Job>,
+    /// The `remote_write` entries, validated.
+    pub remote_write: Vec<crate::remote_write::RemoteWriteConfig>,
 }
 
 impl Config {
@@ -339,9 +344,19 @@ impl Config {
             }
             jobs.push(job(i, sc, global_interval, global_timeout)?);
         }
+        for (i, rw) in self.remote_write.iter().enumerate() {
+            rw.validate()
+                .map_err(|m| ConfigError(format!("remote_write[{i}]: {m}")))?;
+            for (j, r) in rw.write_relabel_configs.iter().enumerate() {
+                Rule::new(r).map_err(|m| {
+                    ConfigError(format!("remote_write[{i}].write_relabel_configs[{j}]: {m}"))
+                })?;
+            }
+        }
         Ok(Loaded {
             global: self.global,
             jobs,
+            remote_write: self.remote_write,
         })
     }
 }

@@ -97,7 +97,7 @@ impl Client {
 
 /// rustls with the ring provider (the one the Kubernetes client uses too), roots from
 /// `ca_file` or the system, an optional client certificate.
-fn tls(cfg: Option<&TlsConfig>) -> Result<ureq::tls::TlsConfig, String> {
+pub(crate) fn tls(cfg: Option<&TlsConfig>) -> Result<ureq::tls::TlsConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut b = ureq::tls::TlsConfig::builder()
         .provider(TlsProvider::Rustls)
@@ -139,12 +139,39 @@ fn read_file(path: &str, what: &str) -> Result<Vec<u8>, String> {
 
 /// The `Authorization` header value the config asks for, reading files each time.
 fn authorization(sc: &ScrapeConfig) -> Result<Option<String>, String> {
+    authorization_header(&HttpAuth {
+        basic_auth: sc.basic_auth.as_ref(),
+        authorization: sc.authorization.as_ref(),
+        bearer_token: sc.bearer_token.as_deref(),
+        bearer_token_file: sc.bearer_token_file.as_deref(),
+    })
+}
+
+/// The credentials of a scrape config or a remote write config.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct HttpAuth<'a> {
+    /// `basic_auth`.
+    pub(crate) basic_auth: Option<&'a super::config::BasicAuth>,
+    /// `authorization`.
+    pub(crate) authorization: Option<&'a super::config::Authorization>,
+    /// `bearer_token`.
+    pub(crate) bearer_token: Option<&'a str>,
+    /// `bearer_token_file`.
+    pub(crate) bearer_token_file: Option<&'a str>,
+}
+
+/// The `Authorization` header `auth` asks for (files are read now).
+///
+/// # Errors
+/// A credentials file cannot be read.
+pub(crate) fn authorization_header(auth: &HttpAuth<'_>) -> Result<Option<String>, String> {
+    let sc = auth;
     let read = |path: &str| {
         std::fs::read_to_string(path)
             .map(|s| s.trim().to_string())
             .map_err(|e| format!("reading {path}: {e}"))
     };
-    if let Some(b) = &sc.basic_auth {
+    if let Some(b) = sc.basic_auth {
         let password = match (&b.password, &b.password_file) {
             (_, Some(f)) => read(f)?,
             (Some(p), None) => p.clone(),
@@ -153,7 +180,7 @@ fn authorization(sc: &ScrapeConfig) -> Result<Option<String>, String> {
         let creds = base64(format!("{}:{password}", b.username).as_bytes());
         return Ok(Some(format!("Basic {creds}")));
     }
-    if let Some(a) = &sc.authorization {
+    if let Some(a) = sc.authorization {
         let kind = a.kind.clone().unwrap_or_else(|| "Bearer".into());
         let creds = match (&a.credentials, &a.credentials_file) {
             (_, Some(f)) => read(f)?,
@@ -162,10 +189,10 @@ fn authorization(sc: &ScrapeConfig) -> Result<Option<String>, String> {
         };
         return Ok(Some(format!("{kind} {creds}")));
     }
-    if let Some(f) = &sc.bearer_token_file {
+    if let Some(f) = sc.bearer_token_file {
         return Ok(Some(format!("Bearer {}", read(f)?)));
     }
-    Ok(sc.bearer_token.as_ref().map(|t| format!("Bearer {t}")))
+    Ok(sc.bearer_token.map(|t| format!("Bearer {t}")))
 }
 
 /// Standard base64 with padding.

@@ -16,7 +16,7 @@
 //! series (they are for remote write and federation).
 
 pub mod config;
-mod http;
+pub(crate) mod http;
 mod manager;
 pub mod relabel;
 pub mod scraper;

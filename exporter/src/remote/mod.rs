@@ -1,5 +1,5 @@
 //! Prometheus remote write 1.0, the receiving side: `POST /api/v1/write` with a
-//! snappy-compressed protobuf `WriteRequest` ([`proto`]). Success is 204, as Prometheus
+//! snappy-compressed protobuf `WriteRequest` ([`collector::remote_write::proto`]). Success is 204, as Prometheus
 //! answers.
 //!
 //! - A body that does not decompress or decode, or a series with invalid labels, gets a 400
@@ -9,12 +9,11 @@
 //!   the request is stored. Prometheus instead refuses the whole request with a 400, which
 //!   its sender then drops: one stale sample would lose a batch of good ones.
 
-pub mod proto;
-
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use collector::remote_write::proto;
 use model::Labels;
 
 use crate::AppState;

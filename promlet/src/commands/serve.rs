@@ -39,8 +39,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
         local_labels(),
     );
     let targets = Arc::new(ManagedTargets(Mutex::new(Some(manager))));
+    let senders = start_remote_writes(&config, db.clone(), &args.storage.data)?;
     let mut state = exporter::AppState::new(
-        Arc::new(telemetry::registry(db.clone())),
+        Arc::new(telemetry::registry(
+            db.clone(),
+            senders.iter().map(|(_, _, s)| s.clone()).collect(),
+        )),
         db.clone(),
         query::Engine::new(args.engine.options()),
     );
@@ -72,6 +76,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let secure_app = exporter::router(state);
     super::serve_secure::serve(listener, secure, plain_app, secure_app, shutdown_signal()).await?;
     retention.abort();
+    for (stop, handle, _) in senders {
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+    }
     let manager = targets.0.lock().ok().and_then(|mut m| m.take());
     if let Some(m) = manager {
         m.shutdown().await;
@@ -107,6 +115,64 @@ fn adapter(path: Option<&std::path::Path>) -> Result<Option<Arc<exporter::k8s::a
     let adapter = exporter::k8s::adapter::Adapter::load(&text)
         .with_context(|| format!("loading adapter rules {}", path.display()))?;
     Ok(Some(Arc::new(adapter)))
+}
+
+/// A running remote-write sender: its stop flag and thread.
+type RunningSender = (
+    Arc<AtomicBool>,
+    std::thread::JoinHandle<()>,
+    (String, Arc<collector::remote_write::sender::Stats>),
+);
+
+/// Starts a sender thread per `remote_write` entry, its watermark kept under
+/// `<data>/remote_write/`. Samples are sent once older than the longest scrape timeout plus
+/// a second, when scrapes have committed them.
+fn start_remote_writes(
+    config: &scrape::Loaded,
+    db: Arc<tsdb::Db>,
+    data: &std::path::Path,
+) -> Result<Vec<RunningSender>> {
+    if config.remote_write.is_empty() {
+        return Ok(Vec::new());
+    }
+    let state_dir = data.join("remote_write");
+    std::fs::create_dir_all(&state_dir)
+        .with_context(|| format!("creating {}", state_dir.display()))?;
+    let longest_timeout = config
+        .jobs
+        .iter()
+        .map(|j| j.timeout.as_millis())
+        .chain(config.global.scrape_timeout.map(|t| t.as_millis()))
+        .max()
+        .unwrap_or(10_000);
+    let external: collector::scrape::relabel::LabelMap = config
+        .global
+        .external_labels
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut running = Vec::new();
+    for (i, rw) in config.remote_write.iter().enumerate() {
+        let sender = collector::remote_write::Sender::new(
+            rw.clone(),
+            external.clone(),
+            db.clone(),
+            &state_dir,
+            longest_timeout + 1000,
+        )
+        .map_err(|e| anyhow::anyhow!("remote_write[{i}]: {e}"))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let name = rw.display_name();
+        let stats = (name.clone(), sender.stats.clone());
+        let handle = std::thread::Builder::new()
+            .name(format!("remote-write-{i}"))
+            .spawn(move || sender.run(&flag, &model::now_ms))
+            .context("starting a remote write thread")?;
+        tracing::info!(remote = %name, "remote write: sending stored samples");
+        running.push((stop, handle, stats));
+    }
+    Ok(running)
 }
 
 /// Reads and validates `--config.file`; without one, nothing is scraped.
