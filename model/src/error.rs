@@ -39,6 +39,19 @@ pub enum Error {
     /// The storage engine failed (I/O, corruption, ...); the message says what and where.
     #[error("storage: {0}")]
     Storage(Box<dyn std::error::Error + Send + Sync>),
+    /// The data directory's filesystem has less free space than the storage keeps free;
+    /// nothing was written, and writes succeed again once space is freed.
+    #[error(
+        "storage full: {available} bytes free on {path}, less than the {reserve} bytes kept free; free space to resume writing"
+    )]
+    StorageFull {
+        /// The data directory.
+        path: String,
+        /// Free bytes (for unprivileged users).
+        available: u64,
+        /// The bytes kept free.
+        reserve: u64,
+    },
 }
 
 impl Error {

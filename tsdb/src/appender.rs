@@ -353,6 +353,7 @@ impl Appender for DbAppender<'_> {
         if self.pending.is_empty() && self.db.state.lock().head.new_ids.is_empty() {
             return Ok(());
         }
+        self.db.check_free_space()?;
         self.try_commit().map_err(|e| {
             self.db
                 .counters

@@ -73,6 +73,30 @@ pub struct Db {
 }
 
 impl Db {
+    /// [`model::Error::StorageFull`] when the data directory's filesystem has less than
+    /// [`Options::min_free_bytes`] free.
+    ///
+    /// # Errors
+    /// That, when it is so; a failing `statvfs` is not an error (the write then finds out).
+    pub(crate) fn check_free_space(&self) -> model::Result<()> {
+        let reserve = self.opts.min_free_bytes;
+        if reserve == 0 {
+            return Ok(());
+        }
+        let Ok(st) = rustix::fs::statvfs(&self.dir) else {
+            return Ok(());
+        };
+        let available = st.f_bavail.saturating_mul(st.f_frsize);
+        if available >= reserve {
+            return Ok(());
+        }
+        Err(model::Error::StorageFull {
+            path: self.dir.display().to_string(),
+            available,
+            reserve,
+        })
+    }
+
     /// Opens (creating if needed) the database in `dir` and replays its WAL.
     ///
     /// # Errors

@@ -56,6 +56,12 @@ pub struct Options {
     /// never from later than this, so one sample stamped far in the future (nanoseconds sent
     /// as milliseconds, a broken clock) cannot make retention drop everything.
     pub now: fn() -> Timestamp,
+    /// Free bytes kept on the data directory's filesystem: a commit that finds less free is
+    /// refused with [`model::Error::StorageFull`] before anything is written, so the
+    /// key-value store never meets a full disk halfway through a write (which would leave it
+    /// unusable until restarted). Default 32 MiB, more than a memtable flush needs; 0 turns
+    /// the check off.
+    pub min_free_bytes: u64,
 }
 
 /// The system clock in ms since the epoch (0 if the clock is before 1970).
@@ -75,6 +81,7 @@ impl Default for Options {
             cache_bytes: 32 << 20,
             read_cache_bytes: 64 << 20,
             now: wall_clock_ms,
+            min_free_bytes: 32 << 20,
         }
     }
 }

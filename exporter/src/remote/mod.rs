@@ -4,6 +4,8 @@
 //!
 //! - A body that does not decompress or decode, or a series with invalid labels, gets a 400
 //!   naming what and where, and nothing of the request is stored.
+//! - A storage that cannot take the request now (a full disk, an I/O failure) gets a 503, so
+//!   that senders retry it later; nothing of it is stored.
 //! - A sample the storage already has a newer one for (out of order: typically a retry whose
 //!   first answer was lost), or outside retention, is skipped and counted, and the rest of
 //!   the request is stored. Prometheus instead refuses the whole request with a 400, which
@@ -36,16 +38,48 @@ pub struct Stored {
     pub skipped: usize,
 }
 
+/// Why a request was not stored, and whether a sender should retry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteError {
+    /// 400 for a request that will never be stored (malformed, invalid, conflicting), 503
+    /// when the storage cannot take it now (full disk, I/O): senders retry those.
+    pub status: u16,
+    /// What and where.
+    pub message: String,
+}
+
+impl From<String> for WriteError {
+    fn from(message: String) -> Self {
+        WriteError {
+            status: 400,
+            message,
+        }
+    }
+}
+
+/// The answer to a storage failure: 503 (retry later) unless the request itself is at fault.
+fn storage_error(e: &model::Error, context: String) -> WriteError {
+    let status = match e {
+        model::Error::StorageFull { .. } | model::Error::Storage(_) => 503,
+        _ => 400,
+    };
+    WriteError {
+        status,
+        message: format!("{context}{e}"),
+    }
+}
+
 /// Decompresses, decodes and stores one request.
 ///
 /// # Errors
-/// The reason for a 400, naming the part of the request.
-pub fn store(appendable: &dyn model::Appendable, body: &[u8]) -> Result<Stored, String> {
+/// A [`WriteError`] naming the part of the request, or the storage's failure.
+pub fn store(appendable: &dyn model::Appendable, body: &[u8]) -> Result<Stored, WriteError> {
     let len = snap::raw::decompress_len(body).map_err(|e| format!("snappy: {e}"))?;
     if len > MAX_DECODED_BYTES {
         return Err(format!(
             "snappy: decompressed body of {len} bytes exceeds {MAX_DECODED_BYTES}"
-        ));
+        )
+        .into());
     }
     let raw = snap::raw::Decoder::new()
         .decompress_vec(body)
@@ -64,7 +98,7 @@ pub fn store(appendable: &dyn model::Appendable, body: &[u8]) -> Result<Stored, 
             Ok(l) => l,
             Err(e) => {
                 app.rollback();
-                return Err(e);
+                return Err(e.into());
             }
         };
         let mut series_ref = None;
@@ -79,13 +113,16 @@ pub fn store(appendable: &dyn model::Appendable, body: &[u8]) -> Result<Stored, 
                 }
                 Err(e) => {
                     app.rollback();
-                    return Err(format!("timeseries[{i}] {labels} sample at {t}: {e}"));
+                    return Err(storage_error(
+                        &e,
+                        format!("timeseries[{i}] {labels} sample at {t}: "),
+                    ));
                 }
             }
         }
         stored.histograms += ts.histograms;
     }
-    app.commit().map_err(|e| format!("storing: {e}"))?;
+    app.commit().map_err(|e| storage_error(&e, String::new()))?;
     Ok(stored)
 }
 
@@ -123,9 +160,10 @@ pub async fn write(State(state): State<AppState>, body: Bytes) -> Response {
             }
             StatusCode::NO_CONTENT.into_response()
         }
-        Ok(Err(reason)) => {
-            tracing::debug!(%reason, "remote write refused");
-            (StatusCode::BAD_REQUEST, format!("{reason}\n")).into_response()
+        Ok(Err(e)) => {
+            tracing::debug!(status = e.status, reason = %e.message, "remote write refused");
+            let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+            (status, format!("{}\n", e.message)).into_response()
         }
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,

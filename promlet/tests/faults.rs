@@ -1,0 +1,207 @@
+//! Faults: `kill -9` of `promlet serve` while it scrapes and ingests, then a restart on the
+//! same data directory; and a full disk (a small tmpfs made for the test), with clear
+//! errors and writes resuming once space returns.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use collector::remote_write::proto::{TimeSeries, encode_write_request};
+use support::{Guard, free_port, get, query, serve_command, wait_for};
+
+/// POSTs one sample of `name` at `t` with value `v` to `/api/v1/write`: (status, body).
+fn push(base: &str, name: &str, t: i64, v: f64) -> (u16, String) {
+    let ts = TimeSeries {
+        labels: vec![("__name__".into(), name.into())],
+        samples: vec![(t, v)],
+        histograms: 0,
+    };
+    let body = snap::raw::Encoder::new()
+        .compress_vec(&encode_write_request(&[ts]))
+        .unwrap();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    match agent
+        .post(&format!("{base}/api/v1/write"))
+        .header("Content-Encoding", "snappy")
+        .send(&body[..])
+    {
+        Ok(mut r) => (
+            r.status().as_u16(),
+            r.body_mut().read_to_string().unwrap_or_default(),
+        ),
+        Err(e) => (0, e.to_string()),
+    }
+}
+
+fn start(listen: &str, data: &Path, config: &Path) -> Guard {
+    let g = Guard(
+        serve_command(listen, data)
+            .arg("--config.file")
+            .arg(config)
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("promlet ready", Duration::from_secs(60), || {
+        get(&format!("http://{listen}/-/ready"))
+    });
+    g
+}
+
+fn count(base: &str, expr: &str) -> f64 {
+    query(base, &format!("count_over_time({expr}[1h])"))
+        .and_then(|m| m.values().next().copied())
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn kill_9_loses_nothing_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let listen = format!("127.0.0.1:{}", free_port());
+    // promlet scrapes its own /metrics every 100 ms while samples are pushed.
+    let config = d.join("promlet.yml");
+    std::fs::write(
+        &config,
+        format!("global:\n  scrape_interval: 100ms\n  scrape_timeout: 100ms\nscrape_configs:\n  - job_name: self\n    static_configs:\n      - targets: ['{listen}']\n"),
+    )
+    .unwrap();
+    let data = d.join("data");
+    let mut serve = start(&listen, &data, &config);
+    let base = format!("http://{listen}");
+    let t0 = model::now_ms();
+    let mut acknowledged = 0;
+    for i in 0..300 {
+        let (code, body) = push(&base, "committed", t0 + i, i as f64);
+        assert_eq!(code, 204, "{body}");
+        acknowledged += 1;
+    }
+    wait_for("a few self-scrapes", Duration::from_secs(30), || {
+        (count(&base, "up{job=\"self\"}") >= 3.0).then_some(())
+    });
+    // SIGKILL in the middle of scraping: no shutdown, no flush.
+    serve.0.kill().unwrap();
+    serve.0.wait().unwrap();
+    drop(serve);
+
+    let _serve = start(&listen, &data, &config);
+    assert_eq!(count(&base, "committed"), f64::from(acknowledged));
+    let last = query(&base, "last_over_time(committed[1h])").unwrap();
+    assert_eq!(last.values().copied().collect::<Vec<_>>(), [299.0]);
+    assert!(
+        count(&base, "up{job=\"self\"}") >= 3.0,
+        "scraped samples survive too"
+    );
+    // And it keeps ingesting.
+    assert_eq!(push(&base, "committed", t0 + 1000, 1.0).0, 204);
+}
+
+/// A tmpfs of `mib` MiB at `dir` (removed by the guard).
+struct SmallFs(std::path::PathBuf);
+
+impl SmallFs {
+    fn mount(dir: &Path, mib: u32) -> SmallFs {
+        std::fs::create_dir_all(dir).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+            .arg(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mounting a tmpfs (the test runs as root): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SmallFs(dir.to_path_buf())
+    }
+
+    fn resize(&self, mib: u32) {
+        let out = Command::new("mount")
+            .args(["-o", &format!("remount,size={mib}m")])
+            .arg(&self.0)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).output();
+    }
+}
+
+#[test]
+fn a_full_disk_gives_clear_errors_and_writes_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    // Larger than the 32 MiB promlet keeps free; then filled beside it.
+    let fs = SmallFs::mount(&dir.path().join("small"), 48);
+    let data = fs.0.join("data");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let config = dir.path().join("empty.yml");
+    std::fs::write(&config, "").unwrap();
+    let _serve = start(&listen, &data, &config);
+    let base = format!("http://{listen}");
+
+    // Fill the disk beside promlet, leaving a little room.
+    let filler = fs.0.join("filler");
+    let _ = Command::new("dd")
+        .args(["if=/dev/zero", "bs=1M", "count=96"])
+        .arg(format!("of={}", filler.display()))
+        .output();
+    let t0 = model::now_ms();
+    let mut stored = 0u32;
+    let mut refused = None;
+    for i in 0..20_000 {
+        let (code, body) = push(&base, &format!("fill_{}", i % 500), t0 + i64::from(i), 1.0);
+        match code {
+            204 => stored += 1,
+            _ => {
+                refused = Some((code, body));
+                break;
+            }
+        }
+    }
+    let (code, body) = refused.expect("the full disk refused a write");
+    // 503: a sender keeps the samples and retries later.
+    assert_eq!(code, 503, "{body}");
+    assert!(body.starts_with("storage full: "), "a clear error: {body}");
+    assert!(
+        body.contains(&data.display().to_string()),
+        "names the directory: {body}"
+    );
+    // Still up, still answering queries over what was stored.
+    assert!(get(&format!("{base}/-/healthy")).is_some());
+
+    // Space returns (the filler goes, the filesystem grows): writes resume.
+    std::fs::remove_file(&filler).unwrap();
+    fs.resize(96);
+    let mut last = (0, String::new());
+    for _ in 0..300 {
+        last = push(&base, "after_full", model::now_ms(), 1.0);
+        if last.0 == 204 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(last.0, 204, "writes resume once space returns: {}", last.1);
+    assert_eq!(count(&base, "after_full"), 1.0);
+    let total: f64 = query(&base, "count_over_time({__name__=~\"fill_.*\"}[1h])")
+        .unwrap()
+        .values()
+        .sum();
+    assert!(
+        total >= f64::from(stored),
+        "acknowledged samples kept: {total} of {stored}"
+    );
+}
