@@ -11,6 +11,7 @@ pub mod k8s;
 pub mod remote;
 pub mod tls;
 pub mod web;
+pub mod webconfig;
 pub mod x509;
 
 use std::sync::Arc;

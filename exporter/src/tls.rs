@@ -68,6 +68,9 @@ pub struct ClientCa {
     pub pem: Vec<u8>,
     /// Where they came from (a file, a ConfigMap key), for errors.
     pub source: String,
+    /// Whether every client must present a certificate this CA signed (else it is optional
+    /// and checked when given).
+    pub required: bool,
 }
 
 impl ClientCa {
@@ -79,6 +82,7 @@ impl ClientCa {
         Ok(ClientCa {
             pem: read(path)?,
             source: path.display().to_string(),
+            required: false,
         })
     }
 }
@@ -127,8 +131,12 @@ pub fn server_config(
                     .add(c)
                     .map_err(|e| TlsError(format!("{}: {e}", ca.source)))?;
             }
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                .allow_unauthenticated()
+            let mut verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+            if !ca.required {
+                verifier = verifier.allow_unauthenticated();
+            }
+            let verifier = verifier
                 .build()
                 .map_err(|e| TlsError(format!("{}: {e}", ca.source)))?;
             builder.with_client_cert_verifier(verifier)

@@ -19,7 +19,7 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run the server: store, and serve Prometheus's query API, /metrics and health endpoints
     /// (the default command).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run the node agent: read this node's procfs and cgroups and serve them on /metrics
     /// (node_exporter's and cAdvisor's names), as a DaemonSet does.
     Agent(AgentArgs),
@@ -354,6 +354,11 @@ pub(crate) struct TlsArgs {
     /// `X-Remote-Group`.
     #[arg(long = "requestheader-group-headers", value_delimiter = ',')]
     pub(crate) group_headers: Vec<String>,
+    /// TLS and basic or bearer authentication for every endpoint, in Prometheus's web
+    /// configuration file format (`tls_server_config`, `basic_auth_users`; promlet adds
+    /// `bearer_token_file`).
+    #[arg(long = "web.config.file")]
+    pub(crate) web_config: Option<PathBuf>,
     /// Never ask the Kubernetes API server about requests. By default, when serving HTTPS
     /// with a cluster configuration, promlet reads the front-proxy CA and headers from
     /// `kube-system/extension-apiserver-authentication` (unless

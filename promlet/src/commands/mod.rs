@@ -23,7 +23,7 @@ use crate::args::{Cli, Command, ServeArgs, StorageArgs};
 pub(crate) fn run(cli: Cli) -> Result<()> {
     match cli.command {
         None => serve::run(ServeArgs::default()),
-        Some(Command::Serve(a)) => serve::run(a),
+        Some(Command::Serve(a)) => serve::run(*a),
         Some(Command::Agent(a)) => agent::run(a),
         Some(Command::Import(a)) => import::run(a),
         Some(Command::Inspect(a)) => inspect::run(a),

@@ -15,6 +15,8 @@ use crate::args::TlsArgs;
 
 /// What the TLS flags (and the cluster, when delegating) make of the server.
 pub(super) struct Secure {
+    /// `--web.config.file`'s authentication, for every endpoint of every listener.
+    pub(super) web_auth: Option<Arc<exporter::webconfig::WebAuth>>,
     /// HTTPS, or `None` for plain HTTP.
     pub(super) tls: Option<rustls::ServerConfig>,
     /// Who may read the Kubernetes APIs; `None`: anyone.
@@ -29,6 +31,30 @@ pub(super) struct Secure {
 /// A flag combination that cannot work, an unreadable file, or a cluster whose
 /// authentication ConfigMap cannot be read while delegating.
 pub(super) async fn setup(args: &TlsArgs) -> Result<Secure> {
+    let web = match &args.web_config {
+        Some(path) => Some(exporter::webconfig::WebConfig::load(path).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let web_auth = web.as_ref().and_then(|w| w.auth.clone());
+    if let Some((cert, ca)) = web.and_then(|w| w.tls) {
+        if serving_cert(args)?.is_some() {
+            anyhow::bail!("--web.config.file's tls_server_config and --tls-* flags: give one");
+        }
+        let tls = exporter::tls::server_config(&cert, ca.as_ref())?;
+        return Ok(Secure {
+            web_auth,
+            tls: Some(tls),
+            auth: None,
+            secure_listen: args.secure_listen,
+        });
+    }
+    let mut secure = setup_k8s(args).await?;
+    secure.web_auth = web_auth;
+    Ok(secure)
+}
+
+/// HTTPS and authentication for the Kubernetes APIs from the TLS flags.
+async fn setup_k8s(args: &TlsArgs) -> Result<Secure> {
     let Some(cert) = serving_cert(args)? else {
         return plain(args);
     };
@@ -40,6 +66,7 @@ pub(super) async fn setup(args: &TlsArgs) -> Result<Secure> {
     let auth = (front_proxy.is_some() || !tokens.is_empty() || delegate.is_some())
         .then(|| Arc::new(Auth::new(front_proxy, tokens, delegate)));
     Ok(Secure {
+        web_auth: None,
         tls: Some(tls),
         auth,
         secure_listen: args.secure_listen,
@@ -59,6 +86,7 @@ fn plain(args: &TlsArgs) -> Result<Secure> {
     let tokens = tokens(args)?;
     let auth = (!tokens.is_empty()).then(|| Arc::new(Auth::new(None, tokens, None)));
     Ok(Secure {
+        web_auth: None,
         tls: None,
         auth,
         secure_listen: None,
@@ -141,6 +169,7 @@ async fn front_proxy(
     let ca = ClientCa {
         pem: pem.into_bytes(),
         source: format!("ConfigMap {ns}/{name} requestheader-client-ca-file"),
+        required: false,
     };
     let defaults = FrontProxy {
         allowed_names: settings.allowed_names,
@@ -178,6 +207,14 @@ pub(super) async fn serve(
     });
     let stop = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|v| *v).await;
+    };
+    let (plain_app, secure_app) = match &secure.web_auth {
+        Some(auth) => {
+            let layer =
+                || axum::middleware::from_fn_with_state(auth.clone(), exporter::webconfig::require);
+            (plain_app.layer(layer()), secure_app.layer(layer()))
+        }
+        None => (plain_app, secure_app),
     };
     let Some(tls) = secure.tls else {
         return serve_plain(listener, plain_app, stop(rx)).await;
