@@ -205,3 +205,61 @@ fn a_full_disk_gives_clear_errors_and_writes_resume() {
         "acknowledged samples kept: {total} of {stored}"
     );
 }
+
+#[test]
+fn a_damaged_wal_segment_is_named_quarantined_and_the_rest_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = d.join("data");
+    let config = d.join("empty.yml");
+    std::fs::write(&config, "").unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let base = format!("http://{listen}");
+    let t0 = model::now_ms();
+    // Two runs, each killed: the samples stay in WAL segments 1 and 2.
+    for (run, name) in [(0, "first"), (1, "second")] {
+        let mut serve = start(&listen, &data, &config);
+        for i in 0..200 {
+            assert_eq!(push(&base, name, t0 + run * 1000 + i, 1.0).0, 204);
+        }
+        serve.0.kill().unwrap();
+        serve.0.wait().unwrap();
+    }
+    let segment = data.join("wal").join("00000001");
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&segment, &bytes).unwrap();
+
+    let log = d.join("serve.log");
+    let child = serve_command(&listen, &data)
+        .arg("--config.file")
+        .arg(&config)
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let _serve = Guard(child);
+    wait_for(
+        "promlet ready despite the damage",
+        Duration::from_secs(60),
+        || get(&format!("{base}/-/ready")),
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("00000001") && text.contains("quarantine"),
+        "the log names the damaged segment: {text}"
+    );
+    // What precedes the damage is served; the damaged and later segments are kept aside.
+    let first = count(&base, "first");
+    assert!(first > 0.0 && first < 200.0, "first: {first}");
+    let quarantined = std::fs::read_dir(data.join("wal").join("quarantine"))
+        .unwrap()
+        .flat_map(|e| std::fs::read_dir(e.unwrap().path()).unwrap())
+        .count();
+    assert_eq!(quarantined, 2);
+    assert_eq!(
+        push(&base, "third", model::now_ms(), 1.0).0,
+        204,
+        "and it writes"
+    );
+}

@@ -308,16 +308,33 @@ pub(crate) fn replay(dir: &Path, mut visit: impl FnMut(u32, Record) -> Result<()
                     .map_err(|e| Error::io("truncate", &path, e))?;
             }
             Err(SegmentError::Damage { offset, reason }) => {
-                return Err(Error::Corrupt {
-                    what: "wal record",
-                    path,
-                    offset: offset as u64,
+                // As Prometheus repairs a damaged WAL: what precedes the damage is replayed,
+                // what follows is set aside. The bytes are kept, not deleted.
+                let moved = quarantine(dir, &segs[i..])?;
+                tracing::error!(
+                    segment = %path.display(),
+                    offset,
                     reason,
-                });
+                    quarantine = %moved.display(),
+                    "wal: damaged record; this segment and the later ones are moved to quarantine, their samples after the damage are not replayed"
+                );
+                break;
             }
         }
     }
     Ok(())
+}
+
+/// Moves `segs` out of `dir` into a new `dir/quarantine/<ms>/`; returns that directory.
+fn quarantine(dir: &Path, segs: &[u32]) -> Result<PathBuf> {
+    let target = dir.join("quarantine").join(model::now_ms().to_string());
+    fs::create_dir_all(&target).map_err(|e| Error::io("create", &target, e))?;
+    for &seg in segs {
+        let from = segment_path(dir, seg);
+        let to = target.join(from.file_name().unwrap_or_default());
+        fs::rename(&from, &to).map_err(|e| Error::io("rename", &from, e))?;
+    }
+    Ok(target)
 }
 
 enum SegmentError {
@@ -411,7 +428,7 @@ mod tests {
     }
 
     #[test]
-    fn torn_tail_is_cut_off_and_earlier_damage_is_an_error() {
+    fn torn_tail_is_cut_off_and_earlier_damage_is_quarantined() {
         let dir = tempfile::tempdir().unwrap();
         write_some(dir.path());
         let seg = segment_path(dir.path(), 1);
@@ -424,16 +441,29 @@ mod tests {
             "tail was truncated"
         );
 
-        // The same damage in a segment that is not the newest is reported, not skipped.
+        // The same damage in a segment that is not the newest: what precedes it is replayed,
+        // the segment and the later ones are moved to quarantine, byte for byte.
         let mut bad = full.clone();
         bad[HEADER_LEN + 9] ^= 0xff;
         fs::write(&seg, &bad).unwrap();
         Wal::open(dir.path(), 1 << 20, FsyncPolicy::Never).unwrap();
-        let err = read_all(dir.path()).unwrap_err().to_string();
+        assert_eq!(segments(dir.path()).unwrap(), [1, 2]);
         assert!(
-            err.contains("00000001") && err.contains("checksum"),
-            "{err}"
+            read_all(dir.path()).unwrap().is_empty(),
+            "the damage is in the first record"
         );
+        assert!(segments(dir.path()).unwrap().is_empty());
+        let quarantined: Vec<_> = fs::read_dir(dir.path().join("quarantine"))
+            .unwrap()
+            .flat_map(|e| fs::read_dir(e.unwrap().path()).unwrap())
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(quarantined.len(), 2, "{quarantined:?}");
+        let kept = quarantined
+            .iter()
+            .find(|p| p.ends_with("00000001"))
+            .unwrap();
+        assert_eq!(fs::read(kept).unwrap(), bad);
     }
 
     #[test]
