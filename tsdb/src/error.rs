@@ -19,6 +19,17 @@ pub enum Error {
     /// The key-value store failed.
     #[error("fjall: {0}")]
     Fjall(#[from] fjall::Error),
+    /// A keyspace of the key-value store could not be opened or read (a damaged table file
+    /// fails its checksum here).
+    #[error("keyspace {keyspace:?} of {path}: {source}")]
+    Keyspace {
+        /// The keyspace's name (`series`, `postings`, `partition-...`).
+        keyspace: String,
+        /// The key-value store's directory.
+        path: PathBuf,
+        /// What failed.
+        source: fjall::Error,
+    },
     /// The directory holds data of another on-disk format version.
     #[error(
         "{path} holds tsdb format version {found}, this promlet reads version {expected}; \

@@ -104,11 +104,19 @@ fn chunk_options() -> KeyspaceCreateOptions {
 impl Store {
     pub(crate) fn open(path: &Path, cache_bytes: u64, read_cache_bytes: u64) -> Result<Self> {
         let db = Database::builder(path).cache_size(cache_bytes).open()?;
-        let series = db.keyspace("series", index_options)?;
-        let hashes = db.keyspace("hashes", index_options)?;
-        let postings = db.keyspace("postings", index_options)?;
-        let values = db.keyspace("values", index_options)?;
-        let meta = db.keyspace("meta", index_options)?;
+        let named = |name: &str, source| Error::Keyspace {
+            keyspace: name.to_string(),
+            path: path.to_owned(),
+            source,
+        };
+        let open = |name: &str, opts: fn() -> KeyspaceCreateOptions| {
+            db.keyspace(name, opts).map_err(|e| named(name, e))
+        };
+        let series = open("series", index_options)?;
+        let hashes = open("hashes", index_options)?;
+        let postings = open("postings", index_options)?;
+        let values = open("values", index_options)?;
+        let meta = open("meta", index_options)?;
         let mut partitions = BTreeMap::new();
         for name in db.list_keyspace_names() {
             let name: &str = &name;
@@ -118,12 +126,12 @@ impl Store {
             let Ok(start) = start.parse::<Timestamp>() else {
                 continue;
             };
-            partitions.insert(start, db.keyspace(name, chunk_options)?);
+            partitions.insert(start, open(name, chunk_options)?);
         }
         let partitions = RwLock::new(partitions);
         let mut known = HashSet::new();
         for kv in hashes.iter() {
-            let k = kv.key()?;
+            let k = kv.key().map_err(|e| named("hashes", e))?;
             if let Some(h) = k.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
                 known.insert(u64::from_be_bytes(h));
             }
