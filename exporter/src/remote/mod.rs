@@ -81,6 +81,15 @@ pub fn store(appendable: &dyn model::Appendable, body: &[u8]) -> Result<Stored, 
         )
         .into());
     }
+    // Snappy expands at most about 22 times (a 3-byte copy of 64 bytes); a header declaring
+    // more is a lie that would make the decoder allocate it all before finding out.
+    if len > body.len().saturating_mul(32).saturating_add(1024) {
+        return Err(format!(
+            "snappy: the body declares {len} decompressed bytes from {} compressed",
+            body.len()
+        )
+        .into());
+    }
     let raw = snap::raw::Decoder::new()
         .decompress_vec(body)
         .map_err(|e| format!("snappy: {e}"))?;
