@@ -53,22 +53,7 @@ fn data(dir: &Path) -> std::path::PathBuf {
         }
     }
     om.push_str("# EOF\n");
-    let file = dir.join("load.om");
-    std::fs::write(&file, om).unwrap();
-    let data = dir.join("data");
-    let out = Command::new(env!("CARGO_BIN_EXE_promlet"))
-        .arg("import")
-        .arg(&file)
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    data
+    support::import(dir, &om)
 }
 
 fn pod(name: &str) -> Value {
@@ -90,15 +75,6 @@ fn scale(replicas: i64) -> Value {
         "spec": {"replicas": replicas},
         "status": {"replicas": replicas, "selector": "app=web"}
     })
-}
-
-fn kubeconfig(dir: &Path, server: &str) -> std::path::PathBuf {
-    let path = dir.join("kubeconfig");
-    let text = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: {{server: \"{server}\"}}\ncontexts:\n- name: fake\n  context: {{cluster: fake, user: u}}\ncurrent-context: fake\nusers:\n- name: u\n  user: {{}}\n"
-    );
-    std::fs::write(&path, text).unwrap();
-    path
 }
 
 const SCALE: &str = "/apis/apps/v1/namespaces/default/deployments/web/scale";
@@ -130,7 +106,7 @@ async fn apply_patches_the_scale_subresource() {
         .arg(&cfg)
         .arg("--data")
         .arg(&data)
-        .env("KUBECONFIG", kubeconfig(d, &api.url()))
+        .env("KUBECONFIG", support::kubeconfig(d, &api.url()))
         .output()
         .unwrap();
     assert!(

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use collector::remote_write::proto::{TimeSeries, encode_write_request};
+use collector::remote_write::proto::TimeSeries;
 use support::{Guard, free_port, get, query, serve_command, wait_for};
 
 /// POSTs one sample of `name` at `t` with value `v` to `/api/v1/write`: (status, body).
@@ -20,24 +20,7 @@ fn push(base: &str, name: &str, t: i64, v: f64) -> (u16, String) {
         samples: vec![(t, v)],
         histograms: 0,
     };
-    let body = snap::raw::Encoder::new()
-        .compress_vec(&encode_write_request(&[ts]))
-        .unwrap();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .new_agent();
-    match agent
-        .post(&format!("{base}/api/v1/write"))
-        .header("Content-Encoding", "snappy")
-        .send(&body[..])
-    {
-        Ok(mut r) => (
-            r.status().as_u16(),
-            r.body_mut().read_to_string().unwrap_or_default(),
-        ),
-        Err(e) => (0, e.to_string()),
-    }
+    support::remote_write(base, &[ts])
 }
 
 fn start(listen: &str, data: &Path, config: &Path) -> Guard {

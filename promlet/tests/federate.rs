@@ -7,7 +7,6 @@
 mod support;
 
 use std::fmt::Write as _;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use support::{Guard, free_port, get, query, serve_command, wait_for};
@@ -34,20 +33,7 @@ fn prometheus_federates_from_promlet() {
         "# TYPE other gauge\nother{{job=\"other\"}} 1 {}\n# EOF",
         now - 5
     );
-    std::fs::write(d.join("data.om"), om).unwrap();
-    let data = d.join("data");
-    let import = Command::new(env!("CARGO_BIN_EXE_promlet"))
-        .arg("import")
-        .arg(d.join("data.om"))
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        import.status.success(),
-        "{}",
-        String::from_utf8_lossy(&import.stderr)
-    );
+    let data = support::import(d, &om);
     let listen = format!("127.0.0.1:{}", free_port());
     let _serve = Guard(serve_command(&listen, &data).spawn().unwrap());
     wait_for("promlet ready", Duration::from_secs(30), || {
@@ -55,25 +41,10 @@ fn prometheus_federates_from_promlet() {
     });
 
     let prom_addr = format!("127.0.0.1:{}", free_port());
-    let config = d.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: federate\n    honor_labels: true\n    metrics_path: /federate\n    params:\n      'match[]': ['{{job=\"app\"}}']\n    static_configs:\n      - targets: ['{listen}']\n"
-        ),
-    )
-    .unwrap();
-    let prometheus = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", d.join("prom").display()))
-        .arg(format!("--web.listen-address={prom_addr}"))
-        .arg("--log.level=warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("prometheus runs (scripts/test.sh installs it)");
-    let _prometheus = Guard(prometheus);
+    let config = format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: federate\n    honor_labels: true\n    metrics_path: /federate\n    params:\n      'match[]': ['{{job=\"app\"}}']\n    static_configs:\n      - targets: ['{listen}']\n"
+    );
+    let _prometheus = support::start_prometheus(d, &prom_addr, &config, &[]);
     let prom = format!("http://{prom_addr}");
     let got = wait_for(
         "Prometheus to scrape /federate",

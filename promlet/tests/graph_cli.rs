@@ -20,22 +20,7 @@ fn data(dir: &std::path::Path, end_s: i64) -> std::path::PathBuf {
         }
     }
     om.push_str("# EOF\n");
-    let file = dir.join("up.om");
-    std::fs::write(&file, om).unwrap();
-    let data = dir.join("data");
-    let out = Command::new(env!("CARGO_BIN_EXE_promlet"))
-        .arg("import")
-        .arg(&file)
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    data
+    support::import(dir, &om)
 }
 
 fn graph(args: &[&str]) -> Output {

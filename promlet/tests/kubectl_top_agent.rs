@@ -18,7 +18,6 @@ mod fake_api;
 mod fixture_gen;
 mod support;
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -31,15 +30,6 @@ const FIXTURE_PROC: &str = concat!(
 );
 /// The fixture's `MemTotal` (24102788 kB).
 const MEM_TOTAL: f64 = 24_102_788.0 * 1024.0;
-
-fn kubeconfig(dir: &Path, server: &str) -> std::path::PathBuf {
-    let path = dir.join("kubeconfig");
-    let text = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: {{server: \"{server}\"}}\ncontexts:\n- name: fake\n  context: {{cluster: fake, user: u}}\ncurrent-context: fake\nusers:\n- name: u\n  user: {{}}\n"
-    );
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 /// The working set the agent exposes for the cgroup whose `id` is `id`.
 fn working_set(body: &str, id: &str) -> f64 {
@@ -67,7 +57,7 @@ async fn kubectl_top_through_agent_and_server() {
     let api =
         fake_api::FakeApi::start(vec![("/api/v1/pods", fake_api::list("PodList", vec![web]))])
             .await;
-    let kubeconfig = kubeconfig(dir.path(), &api.url());
+    let kubeconfig = support::kubeconfig(dir.path(), &api.url());
 
     let agent_addr = format!("127.0.0.1:{}", free_port());
     let agent = Command::new(env!("CARGO_BIN_EXE_promlet"))

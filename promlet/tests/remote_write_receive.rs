@@ -9,7 +9,6 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use support::{Guard, free_port, get, query, serve_command, wait_for};
@@ -56,17 +55,12 @@ fn prometheus_remote_write_delivers_every_sample() {
         ),
     )
     .unwrap();
-    let prometheus = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", d.join("prom").display()))
-        .arg(format!("--web.listen-address={prom_addr}"))
-        .arg("--log.level=warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("prometheus runs (scripts/test.sh installs it)");
-    let _prometheus = Guard(prometheus);
+    let _prometheus = support::start_prometheus(
+        d,
+        &prom_addr,
+        &std::fs::read_to_string(&config).unwrap(),
+        &[],
+    );
     let prom = format!("http://{prom_addr}");
     // Five scrapes of itself, then a fixed time to compare up to.
     wait_for("five scrapes", Duration::from_secs(60), || {
@@ -101,18 +95,7 @@ fn prometheus_remote_write_delivers_every_sample() {
 
 /// POSTs `body` to promlet's receiver: (status, body).
 fn post(url: &str, body: &[u8]) -> (u16, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .new_agent();
-    let mut resp = agent
-        .post(url)
-        .header("Content-Encoding", "snappy")
-        .header("Content-Type", "application/x-protobuf")
-        .send(body)
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.body_mut().read_to_string().unwrap_or_default())
+    support::post_snappy(url.trim_end_matches("/api/v1/write"), body)
 }
 
 #[test]

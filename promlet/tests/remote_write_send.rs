@@ -9,57 +9,23 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use collector::remote_write::proto::{TimeSeries, encode_write_request};
+use collector::remote_write::proto::TimeSeries;
 use support::{Guard, free_port, get, query, serve_command, wait_for};
 
 fn start_prometheus(dir: &Path, addr: &str) -> Guard {
-    std::fs::write(
-        dir.join("prometheus.yml"),
+    support::start_prometheus(
+        dir,
+        addr,
         "global:\n  scrape_interval: 1m\n",
+        &["--web.enable-remote-write-receiver"],
     )
-    .unwrap();
-    let child = Command::new("prometheus")
-        .arg(format!(
-            "--config.file={}",
-            dir.join("prometheus.yml").display()
-        ))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("prom").display()
-        ))
-        .arg(format!("--web.listen-address={addr}"))
-        .arg("--web.enable-remote-write-receiver")
-        .arg("--log.level=warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("prometheus runs (scripts/test.sh installs it)");
-    let guard = Guard(child);
-    wait_for("Prometheus ready", Duration::from_secs(30), || {
-        get(&format!("http://{addr}/-/ready"))
-    });
-    guard
 }
 
 /// POSTs `series` to promlet's receiver.
 fn push(promlet: &str, series: &[TimeSeries]) {
-    let body = snap::raw::Encoder::new()
-        .compress_vec(&encode_write_request(series))
-        .unwrap();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .new_agent();
-    let resp = agent
-        .post(&format!("{promlet}/api/v1/write"))
-        .header("Content-Encoding", "snappy")
-        .send(&body[..])
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 204);
+    assert_eq!(support::remote_write(promlet, series).0, 204);
 }
 
 /// `n` samples of `name` 100 ms apart, starting at `start_ms`.

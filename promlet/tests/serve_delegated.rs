@@ -11,7 +11,6 @@
 mod fake_api;
 mod support;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,15 +18,6 @@ use serde_json::{Value, json};
 use support::{Guard, curl, free_port, make_ca, serve_command, signed_cert, wait_for};
 
 const HPA: &str = "system:serviceaccount:kube-system:horizontal-pod-autoscaler";
-
-fn kubeconfig(dir: &Path, server: &str) -> std::path::PathBuf {
-    let path = dir.join("kubeconfig");
-    let text = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: {{server: \"{server}\"}}\ncontexts:\n- name: fake\n  context: {{cluster: fake, user: u}}\ncurrent-context: fake\nusers:\n- name: u\n  user: {{}}\n"
-    );
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 /// The ConfigMap kube-apiserver publishes, with `ca_pem` as the front-proxy CA.
 fn authentication_configmap(ca_pem: &str) -> Value {
@@ -105,7 +95,7 @@ async fn delegates_authentication_and_authorization_to_the_api_server() {
         ],
     )
     .await;
-    let kubeconfig = kubeconfig(d, &api.url());
+    let kubeconfig = support::kubeconfig(d, &api.url());
     let (listen, secure) = (
         format!("127.0.0.1:{}", free_port()),
         format!("127.0.0.1:{}", free_port()),

@@ -6,7 +6,7 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use support::{Guard, curl, free_port, make_ca, query, serve_command, signed_cert, wait_for};
@@ -77,30 +77,13 @@ fn tls_client_certificates_and_basic_or_bearer_auth() {
 
     // A real Prometheus scrapes /metrics through TLS, a client certificate and basic auth.
     let prom_addr = format!("127.0.0.1:{}", free_port());
-    std::fs::write(
-        d.join("prometheus.yml"),
-        format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: promlet\n    scheme: https\n    tls_config: {{ca_file: {ca}, cert_file: {crt}, key_file: {key}}}\n    basic_auth: {{username: alice, password: s3cret}}\n    static_configs:\n      - targets: ['{listen}']\n",
-            ca = d.join("ca.crt").display(),
-            crt = d.join("client.crt").display(),
-            key = d.join("client.key").display(),
-        ),
-    )
-    .unwrap();
-    let prometheus = Command::new("prometheus")
-        .arg(format!(
-            "--config.file={}",
-            d.join("prometheus.yml").display()
-        ))
-        .arg(format!("--storage.tsdb.path={}", d.join("prom").display()))
-        .arg(format!("--web.listen-address={prom_addr}"))
-        .arg("--log.level=warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("prometheus runs (scripts/test.sh installs it)");
-    let _prometheus = Guard(prometheus);
+    let config = format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: promlet\n    scheme: https\n    tls_config: {{ca_file: {ca}, cert_file: {crt}, key_file: {key}}}\n    basic_auth: {{username: alice, password: s3cret}}\n    static_configs:\n      - targets: ['{listen}']\n",
+        ca = d.join("ca.crt").display(),
+        crt = d.join("client.crt").display(),
+        key = d.join("client.key").display(),
+    );
+    let _prometheus = support::start_prometheus(d, &prom_addr, &config, &[]);
     let up = wait_for(
         "Prometheus to scrape promlet",
         Duration::from_secs(60),

@@ -216,3 +216,104 @@ pub(crate) fn curl(dir: &std::path::Path, url: &str, args: &[&str]) -> (u16, Str
     let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
     (code.trim().parse().unwrap_or(0), body.to_string())
 }
+
+/// Writes `om` (OpenMetrics text ending with `# EOF`) to `dir` and imports it with
+/// `promlet import` into `dir/data`; returns the data directory.
+#[allow(dead_code)]
+pub(crate) fn import(dir: &std::path::Path, om: &str) -> std::path::PathBuf {
+    let file = dir.join("import.om");
+    std::fs::write(&file, om).unwrap();
+    let data = dir.join("data");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_promlet"))
+        .arg("import")
+        .arg(&file)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .expect("promlet import runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    data
+}
+
+/// Starts Debian's Prometheus on `addr` with `config` (YAML) and `extra` flags, its data in
+/// `dir/prom`, and waits until it is ready.
+#[allow(dead_code)]
+pub(crate) fn start_prometheus(
+    dir: &std::path::Path,
+    addr: &str,
+    config: &str,
+    extra: &[&str],
+) -> Guard {
+    let file = dir.join("prometheus.yml");
+    std::fs::write(&file, config).unwrap();
+    let child = std::process::Command::new("prometheus")
+        .arg(format!("--config.file={}", file.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("prom").display()
+        ))
+        .arg(format!("--web.listen-address={addr}"))
+        .arg("--log.level=warn")
+        .args(extra)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("prometheus runs (scripts/test.sh installs it)");
+    let guard = Guard(child);
+    wait_for("Prometheus ready", Duration::from_secs(30), || {
+        get(&format!("http://{addr}/-/ready"))
+    });
+    guard
+}
+
+/// A kubeconfig in `dir` for a plain-HTTP API server at `server`, without credentials.
+#[allow(dead_code)]
+pub(crate) fn kubeconfig(dir: &std::path::Path, server: &str) -> std::path::PathBuf {
+    let path = dir.join("kubeconfig");
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: {{server: \"{server}\"}}\ncontexts:\n- name: fake\n  context: {{cluster: fake, user: u}}\ncurrent-context: fake\nusers:\n- name: u\n  user: {{}}\n"
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// POSTs `series` to `base`'s `/api/v1/write` as Prometheus's remote write does: (status,
+/// body); status 0 when the request failed.
+#[allow(dead_code)]
+pub(crate) fn remote_write(
+    base: &str,
+    series: &[collector::remote_write::proto::TimeSeries],
+) -> (u16, String) {
+    let body = snap::raw::Encoder::new()
+        .compress_vec(&collector::remote_write::proto::encode_write_request(
+            series,
+        ))
+        .unwrap();
+    post_snappy(base, &body)
+}
+
+/// POSTs an already compressed body to `base`'s `/api/v1/write`.
+#[allow(dead_code)]
+pub(crate) fn post_snappy(base: &str, body: &[u8]) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    match agent
+        .post(&format!("{base}/api/v1/write"))
+        .header("Content-Encoding", "snappy")
+        .header("Content-Type", "application/x-protobuf")
+        .send(body)
+    {
+        Ok(mut r) => (
+            r.status().as_u16(),
+            r.body_mut().read_to_string().unwrap_or_default(),
+        ),
+        Err(e) => (0, e.to_string()),
+    }
+}
