@@ -48,6 +48,8 @@ pub struct AppState {
     pub storage: Arc<dyn Queryable>,
     /// Where remote-written samples go (`None`: `/api/v1/write` answers 404).
     pub appendable: Option<Arc<dyn model::Appendable>>,
+    /// Series the remote write receiver has seen, to skip decoding and looking them up.
+    pub series_cache: Arc<remote::SeriesCache>,
     /// The PromQL engine, with the server's timeout, sample limit and lookback.
     pub engine: Engine,
     /// What `/api/v1/status/buildinfo` reports.
@@ -76,6 +78,7 @@ impl AppState {
             ready: Arc::new(AtomicBool::new(true)),
             storage,
             appendable: None,
+            series_cache: Arc::default(),
             engine,
             build_info: Arc::new(BuildInfo::default()),
             clock: system_clock(),

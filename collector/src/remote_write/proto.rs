@@ -139,6 +139,74 @@ pub fn decode_write_request(body: &[u8]) -> Result<Vec<TimeSeries>, DecodeError>
     Ok(out)
 }
 
+/// A series as received, its labels still encoded: what the receiver needs to recognise a
+/// series it has seen before without decoding its label strings again.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawSeries<'a> {
+    /// The series' `Label` messages, each with the offset of its bytes in the body.
+    pub labels: Vec<(&'a [u8], usize)>,
+    /// (timestamp ms, value) pairs.
+    pub samples: Vec<(i64, f64)>,
+    /// Native histogram samples sent for this series (not stored).
+    pub histograms: usize,
+}
+
+impl RawSeries<'_> {
+    /// The encoded labels as one key: each `Label` message prefixed by its length.
+    pub fn key(&self) -> Vec<u8> {
+        let len: usize = self.labels.iter().map(|(b, _)| b.len() + 4).sum();
+        let mut key = Vec::with_capacity(len);
+        for (b, _) in &self.labels {
+            key.extend_from_slice(&(b.len() as u32).to_le_bytes());
+            key.extend_from_slice(b);
+        }
+        key
+    }
+
+    /// The decoded (name, value) pairs.
+    ///
+    /// # Errors
+    /// A malformed `Label` message, naming its byte.
+    pub fn decode_labels(&self) -> Result<Vec<(String, String)>, DecodeError> {
+        self.labels
+            .iter()
+            .map(|(b, at)| decode_label(b, *at))
+            .collect()
+    }
+}
+
+/// Decodes a (decompressed) `WriteRequest`, leaving the labels encoded.
+///
+/// # Errors
+/// As [`decode_write_request`], except that label contents are checked only when
+/// [`RawSeries::decode_labels`] reads them.
+pub fn decode_write_request_raw(body: &[u8]) -> Result<Vec<RawSeries<'_>>, DecodeError> {
+    let mut r = Reader::new(body, 0);
+    let mut out = Vec::new();
+    while let Some((number, value, at)) = r.field()? {
+        if number != 1 {
+            continue;
+        }
+        let Value::Bytes(b) = value else {
+            return Err(wire_error(at, "timeseries"));
+        };
+        let mut series = Reader::new(b, at);
+        let mut raw = RawSeries::default();
+        while let Some((number, value, at)) = series.field()? {
+            match (number, value) {
+                (1, Value::Bytes(l)) => raw.labels.push((l, at)),
+                (2, Value::Bytes(b)) => raw.samples.push(decode_sample(b, at)?),
+                (4, Value::Bytes(_)) => raw.histograms += 1,
+                (1, _) => return Err(wire_error(at, "label")),
+                (2, _) => return Err(wire_error(at, "sample")),
+                _ => {}
+            }
+        }
+        out.push(raw);
+    }
+    Ok(out)
+}
+
 fn wire_error(offset: usize, field: &str) -> DecodeError {
     DecodeError {
         offset,
@@ -321,5 +389,20 @@ mod tests {
             };
             let _ = decode_write_request(&body);
         }
+    }
+
+    #[test]
+    fn raw_decoding_agrees_with_full_decoding() {
+        let body = encode_write_request(&series());
+        let full = decode_write_request(&body).unwrap();
+        let raw = decode_write_request_raw(&body).unwrap();
+        assert_eq!(raw.len(), full.len());
+        for (r, f) in raw.iter().zip(&full) {
+            assert_eq!(r.decode_labels().unwrap(), f.labels);
+            assert_eq!(r.samples.len(), f.samples.len());
+        }
+        assert_ne!(raw[0].key(), raw[1].key());
+        let again = decode_write_request_raw(&body).unwrap();
+        assert_eq!(raw[0].key(), again[0].key());
     }
 }

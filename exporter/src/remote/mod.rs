@@ -69,11 +69,41 @@ fn storage_error(e: &model::Error, context: String) -> WriteError {
     }
 }
 
-/// Decompresses, decodes and stores one request.
-///
-/// # Errors
-/// A [`WriteError`] naming the part of the request, or the storage's failure.
-pub fn store(appendable: &dyn model::Appendable, body: &[u8]) -> Result<Stored, WriteError> {
+/// Series seen in earlier requests, by their encoded labels: their [`Labels`] and storage
+/// reference, so that a series sent again (every request of a steady sender) is neither
+/// decoded nor looked up again. Bounded: it starts over past [`SeriesCache::MAX_ENTRIES`].
+#[derive(Debug, Default)]
+pub struct SeriesCache {
+    map: std::sync::Mutex<
+        std::collections::HashMap<Vec<u8>, (Labels, SeriesRef), foldhash::fast::RandomState>,
+    >,
+}
+
+use model::SeriesRef;
+
+impl SeriesCache {
+    /// Entries kept at most.
+    pub const MAX_ENTRIES: usize = 1 << 20;
+
+    fn lookup(&self, keys: &[Vec<u8>]) -> Vec<Option<(Labels, SeriesRef)>> {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        keys.iter().map(|k| map.get(k).cloned()).collect()
+    }
+
+    fn remember(&self, entries: Vec<(Vec<u8>, (Labels, SeriesRef))>) {
+        if entries.is_empty() {
+            return;
+        }
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() + entries.len() > Self::MAX_ENTRIES {
+            map.clear();
+        }
+        map.extend(entries);
+    }
+}
+
+/// Decompresses a body, refusing sizes a snappy body cannot honestly declare.
+fn decompress(body: &[u8]) -> Result<Vec<u8>, WriteError> {
     let len = snap::raw::decompress_len(body).map_err(|e| format!("snappy: {e}"))?;
     if len > MAX_DECODED_BYTES {
         return Err(format!(
@@ -90,10 +120,48 @@ pub fn store(appendable: &dyn model::Appendable, body: &[u8]) -> Result<Stored, 
         )
         .into());
     }
-    let raw = snap::raw::Decoder::new()
+    Ok(snap::raw::Decoder::new()
         .decompress_vec(body)
-        .map_err(|e| format!("snappy: {e}"))?;
-    let series = proto::decode_write_request(&raw).map_err(|e| e.to_string())?;
+        .map_err(|e| format!("snappy: {e}"))?)
+}
+
+/// Decompresses, decodes and stores one request (with a cache for this call only).
+///
+/// # Errors
+/// A [`WriteError`] naming the part of the request, or the storage's failure.
+pub fn store(appendable: &dyn model::Appendable, body: &[u8]) -> Result<Stored, WriteError> {
+    store_cached(appendable, &SeriesCache::default(), body)
+}
+
+/// [`store`], recognising series of earlier requests through `cache`.
+///
+/// # Errors
+/// As [`store`].
+pub fn store_cached(
+    appendable: &dyn model::Appendable,
+    cache: &SeriesCache,
+    body: &[u8],
+) -> Result<Stored, WriteError> {
+    let raw = decompress(body)?;
+    let series = proto::decode_write_request_raw(&raw).map_err(|e| e.to_string())?;
+    let keys: Vec<Vec<u8>> = series.iter().map(proto::RawSeries::key).collect();
+    let known = cache.lookup(&keys);
+    let mut resolved = Vec::with_capacity(series.len());
+    for (i, (ts, known)) in series.iter().zip(known).enumerate() {
+        let entry = match known {
+            Some((labels, r)) => (labels, Some(r)),
+            None => {
+                let pairs = ts
+                    .decode_labels()
+                    .map_err(|e| format!("timeseries[{i}]: {e}"))?;
+                (
+                    labels_of(&pairs).map_err(|e| format!("timeseries[{i}]: {e}"))?,
+                    None,
+                )
+            }
+        };
+        resolved.push(entry);
+    }
     let mut app = appendable.appender();
     let mut stored = Stored {
         series: series.len(),
@@ -101,16 +169,11 @@ pub fn store(appendable: &dyn model::Appendable, body: &[u8]) -> Result<Stored, 
         histograms: 0,
         skipped: 0,
     };
-    for (i, ts) in series.iter().enumerate() {
-        let labels = labels_of(ts).map_err(|e| format!("timeseries[{i}]: {e}"));
-        let labels = match labels {
-            Ok(l) => l,
-            Err(e) => {
-                app.rollback();
-                return Err(e.into());
-            }
-        };
-        let mut series_ref = None;
+    let mut learned = Vec::new();
+    for (i, ((ts, (labels, mut series_ref)), key)) in
+        series.iter().zip(resolved).zip(keys).enumerate()
+    {
+        let cached_ref = series_ref;
         for (t, v) in &ts.samples {
             match app.append(series_ref, &labels, *t, *v) {
                 Ok(r) => {
@@ -130,14 +193,19 @@ pub fn store(appendable: &dyn model::Appendable, body: &[u8]) -> Result<Stored, 
             }
         }
         stored.histograms += ts.histograms;
+        // New, or the cached reference went stale (the series left the head and came back
+        // under another id): remember the reference the storage answered with.
+        if let Some(r) = series_ref.filter(|r| Some(*r) != cached_ref) {
+            learned.push((key, (labels, r)));
+        }
     }
     app.commit().map_err(|e| storage_error(&e, String::new()))?;
+    cache.remember(learned);
     Ok(stored)
 }
 
-fn labels_of(ts: &proto::TimeSeries) -> Result<Labels, String> {
-    let pairs: Vec<(&str, &str)> = ts
-        .labels
+fn labels_of(labels: &[(String, String)]) -> Result<Labels, String> {
+    let pairs: Vec<(&str, &str)> = labels
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
@@ -157,7 +225,9 @@ pub async fn write(State(state): State<AppState>, body: Bytes) -> Response {
         )
             .into_response();
     };
-    let result = tokio::task::spawn_blocking(move || store(&*appendable, &body)).await;
+    let cache = state.series_cache.clone();
+    let result =
+        tokio::task::spawn_blocking(move || store_cached(&*appendable, &cache, &body)).await;
     match result {
         Ok(Ok(stored)) => {
             if stored.histograms > 0 || stored.skipped > 0 {
@@ -179,5 +249,61 @@ pub async fn write(State(state): State<AppState>, body: Bytes) -> Response {
             format!("remote write task failed: {e}\n"),
         )
             .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto::{TimeSeries, encode_write_request};
+
+    fn body(series: &[TimeSeries]) -> Vec<u8> {
+        snap::raw::Encoder::new()
+            .compress_vec(&encode_write_request(series))
+            .unwrap_or_default()
+    }
+
+    fn ts(name: &str, t: i64) -> TimeSeries {
+        TimeSeries {
+            labels: vec![("__name__".into(), name.into()), ("k".into(), "v".into())],
+            samples: vec![(t, 1.0)],
+            histograms: 0,
+        }
+    }
+
+    #[test]
+    fn series_seen_before_come_from_the_cache_and_still_store() {
+        let db = model::MemStorage::new();
+        let cache = SeriesCache::default();
+        let first = store_cached(&db, &cache, &body(&[ts("a", 1), ts("b", 1)])).unwrap();
+        assert_eq!((first.series, first.samples), (2, 2));
+        assert_eq!(cache.map.lock().map(|m| m.len()).unwrap_or(0), 2);
+        let second = store_cached(&db, &cache, &body(&[ts("a", 2), ts("c", 2)])).unwrap();
+        assert_eq!(second.samples, 2);
+        assert_eq!(cache.map.lock().map(|m| m.len()).unwrap_or(0), 3);
+        // Every sample is in storage, under the right series.
+        let q = model::Queryable::querier(&db, 0, 10).unwrap();
+        let m = [model::Matcher::new(model::MatchOp::Equal, "__name__", "a").unwrap()];
+        let got: Vec<_> = q
+            .select(&model::SelectHints::default(), &m)
+            .unwrap()
+            .map(|s| s.unwrap().samples.len())
+            .collect();
+        assert_eq!(got, [2]);
+    }
+
+    #[test]
+    fn a_refused_request_teaches_the_cache_nothing() {
+        let db = model::MemStorage::new();
+        let cache = SeriesCache::default();
+        let nameless = TimeSeries {
+            labels: vec![("k".into(), "v".into())],
+            samples: vec![(1, 1.0)],
+            histograms: 0,
+        };
+        let e = store_cached(&db, &cache, &body(&[ts("a", 1), nameless])).unwrap_err();
+        assert_eq!(e.status, 400);
+        assert!(e.message.contains("timeseries[1]"), "{}", e.message);
+        assert_eq!(cache.map.lock().map(|m| m.len()).unwrap_or(0), 0);
     }
 }
