@@ -13,7 +13,7 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use support::{Guard, free_port, get, serve_command, table_words as words, wait_for};
@@ -100,22 +100,7 @@ fn rows(table: &[&str]) -> Vec<Vec<String>> {
 fn kubectl_top_reads_promlet() {
     let dir = tempfile::tempdir().unwrap();
     let now_s = model::now_ms() / 1000;
-    let file = dir.path().join("usage.om");
-    std::fs::write(&file, openmetrics(now_s)).unwrap();
-    let data = dir.path().join("data");
-    let import = Command::new(env!("CARGO_BIN_EXE_promlet"))
-        .arg("import")
-        .arg(&file)
-        .arg("--data")
-        .arg(&data)
-        .stdout(Stdio::null())
-        .output()
-        .expect("promlet import runs");
-    assert!(
-        import.status.success(),
-        "{}",
-        String::from_utf8_lossy(&import.stderr)
-    );
+    let data = support::import(dir.path(), &openmetrics(now_s));
 
     let listen = format!("127.0.0.1:{}", free_port());
     let child = serve_command(&listen, &data)

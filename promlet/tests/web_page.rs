@@ -301,23 +301,8 @@ fn wait_error(browser: &Browser, want: &str) -> String {
 fn web_page_in_chromium() {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("up.om");
     let now_s = model::now_ms() / 1000;
-    std::fs::write(&file, openmetrics(now_s)).unwrap();
-    let data = dir.path().join("data");
-    let import = Command::new(env!("CARGO_BIN_EXE_promlet"))
-        .arg("import")
-        .arg(&file)
-        .arg("--data")
-        .arg(&data)
-        .stdout(Stdio::null())
-        .output()
-        .expect("promlet import runs");
-    assert!(
-        import.status.success(),
-        "{}",
-        String::from_utf8_lossy(&import.stderr)
-    );
+    let data = support::import(dir.path(), &openmetrics(now_s));
     let listen = format!("127.0.0.1:{}", free_port());
     let _serve = Guard(
         serve_command(&listen, &data)
