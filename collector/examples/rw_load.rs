@@ -36,7 +36,8 @@ use collector::remote_write::proto::{TimeSeries, encode_write_request};
 
 const USAGE: &str = "usage: rw_load --url URL [--series N] [--points N] [--writers N] \
 [--per-request N] [--batch N] [--step-ms MS] [--start-ms MS] [--duration SECS] [--pid PID] \
-[--query-url BASE] [--query-threads N] [--query-interval-ms MS] [--query EXPR]...";
+[--query-url BASE] [--query-threads N] [--query-interval-ms MS] [--query EXPR]... \
+[--realtime=true]";
 
 struct Args {
     url: String,
@@ -53,6 +54,8 @@ struct Args {
     query_interval: Duration,
     queries: Vec<String>,
     pid: Option<u32>,
+    /// Send each request no earlier than its newest sample's timestamp (a live stream).
+    realtime: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -71,6 +74,7 @@ fn parse_args() -> Result<Args, String> {
         query_interval: Duration::from_millis(500),
         queries: Vec::new(),
         pid: None,
+        realtime: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -103,6 +107,7 @@ fn parse_args() -> Result<Args, String> {
             "--query-interval-ms" => a.query_interval = Duration::from_millis(num(&value)?),
             "--query" => a.queries.push(value),
             "--pid" => a.pid = Some(num(&value)? as u32),
+            "--realtime" => a.realtime = value != "false",
             _ => return Err(format!("unknown argument {key}\n{USAGE}")),
         }
     }
@@ -237,6 +242,13 @@ struct WriterResult {
     samples_accepted: u64,
 }
 
+/// Wall-clock ms since the epoch.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -247,6 +259,7 @@ fn agent() -> ureq::Agent {
 
 fn write(
     url: &str,
+    realtime: bool,
     requests: &[Request],
     front: &AtomicI64,
     deadline: Instant,
@@ -260,6 +273,12 @@ fn write(
     for req in requests {
         if Instant::now() >= deadline {
             break;
+        }
+        if realtime {
+            let ahead = req.max_t - now_ms();
+            if ahead > 0 {
+                std::thread::sleep(Duration::from_millis(ahead.unsigned_abs()));
+            }
         }
         let t = Instant::now();
         let res = agent
@@ -439,8 +458,8 @@ fn main() {
             .iter()
             .zip(&fronts)
             .map(|(reqs, front)| {
-                let (url, first_errors) = (&a.url, &first_errors);
-                s.spawn(move || write(url, reqs, front, deadline, first_errors))
+                let (url, first_errors, realtime) = (&a.url, &first_errors, a.realtime);
+                s.spawn(move || write(url, realtime, reqs, front, deadline, first_errors))
             })
             .collect();
         let writers: Vec<WriterResult> = handles
