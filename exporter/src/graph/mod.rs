@@ -296,21 +296,8 @@ fn time_label(t_ms: i64, span_ms: i64) -> String {
     if span_ms <= 86_400_000 {
         return format!("{hh:02}:{mm:02}");
     }
-    let (_, month, day) = civil_from_days(days);
+    let (_, month, day) = crate::api::targets::civil_from_days(days);
     format!("{month:02}-{day:02} {hh:02}:{mm:02}")
-}
-
-/// (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Result<(), String> {

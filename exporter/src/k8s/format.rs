@@ -103,19 +103,26 @@ fn decimal_si(mut mantissa: u64, mut exponent: i32) -> String {
 /// A message quoting the text, when it is not a quantity or its value is not finite.
 pub fn parse_quantity(s: &str) -> Result<f64, String> {
     let bad = || format!("quantity {s:?} is not a valid Kubernetes quantity");
+    let (number, scale) = split_quantity(s).ok_or_else(bad)?;
+    let value = match scale {
+        Scale::Decimal(exponent) => format!("{number}e{exponent}").parse::<f64>(),
+        Scale::Binary(power) => number.parse::<f64>().map(|v| v * 1024f64.powi(power)),
+    };
+    value.ok().filter(|v| v.is_finite()).ok_or_else(bad)
+}
+
+/// A quantity's decimal number (`[+-]digits[.digits]`) and the scale of its suffix; `None`
+/// when either is malformed.
+fn split_quantity(s: &str) -> Option<(&str, Scale)> {
     let split = s
         .char_indices()
         .find(|&(i, c)| !(c.is_ascii_digit() || c == '.' || (i == 0 && (c == '+' || c == '-'))))
         .map_or(s.len(), |(i, _)| i);
     let (number, suffix) = s.split_at(split);
     if !is_decimal_number(number) {
-        return Err(bad());
+        return None;
     }
-    let value = match suffix_scale(suffix).ok_or_else(bad)? {
-        Scale::Decimal(exponent) => format!("{number}e{exponent}").parse::<f64>(),
-        Scale::Binary(power) => number.parse::<f64>().map(|v| v * 1024f64.powi(power)),
-    };
-    value.ok().filter(|v| v.is_finite()).ok_or_else(bad)
+    Some((number, suffix_scale(suffix)?))
 }
 
 /// A quantity in milli-units, exactly, as Kubernetes's `Quantity.MilliValue()`: rounded up
@@ -126,14 +133,7 @@ pub fn parse_quantity(s: &str) -> Result<f64, String> {
 pub fn parse_milli(s: &str) -> Result<i64, String> {
     let bad = || format!("quantity {s:?} is not a valid Kubernetes quantity");
     let too_big = || format!("quantity {s:?} is too large");
-    let split = s
-        .char_indices()
-        .find(|&(i, c)| !(c.is_ascii_digit() || c == '.' || (i == 0 && (c == '+' || c == '-'))))
-        .map_or(s.len(), |(i, _)| i);
-    let (number, suffix) = s.split_at(split);
-    if !is_decimal_number(number) {
-        return Err(bad());
-    }
+    let (number, scale) = split_quantity(s).ok_or_else(bad)?;
     let negative = number.starts_with('-');
     let unsigned = number.trim_start_matches(['+', '-']);
     let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
@@ -148,7 +148,7 @@ pub fn parse_milli(s: &str) -> Result<i64, String> {
     };
     let frac_len = i32::try_from(frac.len()).map_err(|_| bad())?;
     // value × 1000 = mantissa × factor × 10^(3 - frac_len)
-    let (factor, exp10) = match suffix_scale(suffix).ok_or_else(bad)? {
+    let (factor, exp10) = match scale {
         Scale::Decimal(e) => (1i128, e + 3 - frac_len),
         Scale::Binary(p) => (1i128 << (10 * p), 3 - frac_len),
     };
