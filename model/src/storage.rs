@@ -110,6 +110,13 @@ pub trait Querier {
     /// # Errors
     /// A storage failure.
     fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>>;
+
+    /// Warnings about what the reads so far left out or could not read fully (damaged
+    /// stored data, say), each naming what and where; shown to the user beside the result,
+    /// as Prometheus's API shows storage warnings. Empty by default.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Whether `labels` satisfies every matcher (a missing label counts as the empty value).

@@ -424,6 +424,14 @@ pub(crate) struct InspectArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Check every file of the key-value store against the checksum its manifest recorded,
+    /// without opening the store; print the damaged ones and exit with status 1 if any.
+    #[arg(long, conflicts_with_all = ["json", "files"])]
+    pub(crate) verify: bool,
+    /// Print each keyspace of the key-value store (index keyspaces, then one `p<start ms>`
+    /// per time partition) and its directory.
+    #[arg(long, conflicts_with = "json")]
+    pub(crate) files: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -69,6 +69,11 @@ impl Collector for TsdbCollector {
                 "Bytes the data directory takes on disk.",
                 s.disk_bytes as i64,
             ),
+            (
+                "promlet_tsdb_damaged_data_files",
+                "Damaged data files found since start (set aside at open or met by reads); the log and query warnings name them.",
+                self.db.damaged_files().len() as i64,
+            ),
         ];
         for (name, help, v) in gauges {
             let g = ConstGauge::new(v);

@@ -246,3 +246,103 @@ fn a_damaged_wal_segment_is_named_quarantined_and_the_rest_served() {
         "and it writes"
     );
 }
+
+/// `promlet <args>`: (exit success, stdout).
+fn promlet(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_promlet"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_damaged_data_file_is_named_and_the_rest_served() {
+    const DAY_S: i64 = 86_400;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // 20 series, one sample a minute for three days: three one-day partitions.
+    let mut om = String::from("# TYPE m gauge\n");
+    for s in 0..20 {
+        for t in (0..3 * DAY_S).step_by(60) {
+            om.push_str(&format!("m{{s=\"{s}\"}} {} {t}\n", t % 977));
+        }
+    }
+    om.push_str("# EOF\n");
+    let data = support::import(d, &om);
+    let data_arg = data.to_str().unwrap();
+    let (ok, files) = promlet(&["inspect", "--files", "--data", data_arg]);
+    assert!(ok, "{files}");
+    let second_day = files
+        .lines()
+        .find_map(|l| l.strip_prefix("p86400000\t"))
+        .expect("the second day's partition");
+    let tables: Vec<_> = std::fs::read_dir(Path::new(second_day).join("tables"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(tables.len(), 1, "{tables:?}");
+    let table = &tables[0];
+    let mut bytes = std::fs::read(table).unwrap();
+    let at = bytes.len() * 3 / 10;
+    bytes[at..at + 4].iter_mut().for_each(|b| *b = !*b);
+    std::fs::write(table, &bytes).unwrap();
+    let name = table.display().to_string();
+
+    let (ok, out) = promlet(&["inspect", "--verify", "--data", data_arg]);
+    assert!(
+        !ok && out.contains(&name),
+        "inspect --verify names it: {out}"
+    );
+
+    let listen = format!("127.0.0.1:{}", free_port());
+    let base = format!("http://{listen}");
+    let log = d.join("serve.log");
+    let _serve = Guard(
+        serve_command(&listen, &data)
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("promlet ready", Duration::from_secs(60), || {
+        get(&format!("{base}/-/ready"))
+    });
+    let at_time = |range: &str, t: i64| {
+        let url = format!(
+            "{base}/api/v1/query?query={}&time={t}",
+            support::encode(&format!("sum(count_over_time(m[{range}]))"))
+        );
+        let v = support::get_json(&url).unwrap();
+        assert_eq!(v["status"], "success", "{v}");
+        let n: f64 = v["data"]["result"][0]["value"][1]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let warnings: Vec<String> = v["warnings"]
+            .as_array()
+            .map(|a| a.iter().map(|w| w.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default();
+        (n, warnings)
+    };
+    // The first and third days are whole and carry no warning (the third day's range stays
+    // an hour clear of the second day's partition).
+    assert_eq!(at_time("1d", DAY_S - 1), (20.0 * 1440.0, vec![]));
+    assert_eq!(at_time("23h", 3 * DAY_S - 1), (20.0 * 1380.0, vec![]));
+    // The second day is served but for what the damaged block held, with a warning naming
+    // the file.
+    let (n, warnings) = at_time("1d", 2 * DAY_S - 1);
+    assert!(n > 20.0 * 1440.0 / 2.0 && n < 20.0 * 1440.0, "{n}");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains(&name), "{warnings:?}");
+    let metrics = get(&format!("{base}/metrics")).unwrap();
+    assert!(
+        metrics.contains("promlet_tsdb_damaged_data_files 1"),
+        "{metrics}"
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains(&name), "the log names the file: {text}");
+}

@@ -30,6 +30,15 @@ pub enum Error {
         /// What failed.
         source: fjall::Error,
     },
+    /// Files of the key-value store fail their checksums and the store cannot be opened
+    /// without them.
+    #[error("damaged data file {files}: {why}")]
+    DamagedFile {
+        /// The files and what is wrong with each.
+        files: String,
+        /// Why the store cannot do without them.
+        why: String,
+    },
     /// The directory holds data of another on-disk format version.
     #[error(
         "{path} holds tsdb format version {found}, this promlet reads version {expected}; \

@@ -14,6 +14,7 @@
 mod appender;
 mod backfill;
 mod codec;
+mod damage;
 mod db;
 mod error;
 mod head;
@@ -25,6 +26,7 @@ mod options;
 mod querier;
 mod read_cache;
 mod store;
+mod verify;
 mod wal;
 
 pub use appender::{DbAppender, check_storable};
@@ -34,3 +36,4 @@ pub use error::{Error, Result};
 pub use inspect::{Census, PartitionCensus};
 pub use options::{FsyncPolicy, Options, wall_clock_ms};
 pub use querier::DbQuerier;
+pub use verify::{DamagedFile, damaged_files};

@@ -6,6 +6,8 @@ use model::{
     Labels, Matcher, Querier, Queryable, Sample, SelectHints, Series, SeriesSet, Timestamp,
 };
 
+use parking_lot::Mutex;
+
 use crate::codec::SeriesId;
 use crate::db::Db;
 use crate::{Error, Result, index};
@@ -15,6 +17,8 @@ pub struct DbQuerier<'a> {
     db: &'a Db,
     mint: Timestamp,
     maxt: Timestamp,
+    /// Warnings about damaged data this querier's reads left out, each once.
+    damaged: Mutex<BTreeSet<String>>,
 }
 
 impl Queryable for Db {
@@ -23,6 +27,7 @@ impl Queryable for Db {
             db: self,
             mint,
             maxt,
+            damaged: Mutex::default(),
         }))
     }
 }
@@ -32,11 +37,15 @@ impl Db {
     ///
     /// The head is read before the store: a chunk sealed in between is then seen twice, never
     /// missed, and the merge drops the duplicate timestamps.
+    ///
+    /// Damaged stored data (a table failing its checksum, a chunk that does not decode) is
+    /// left out, and a warning naming it is pushed to `damaged`.
     pub(crate) fn series_samples(
         &self,
         id: SeriesId,
         mint: Timestamp,
         maxt: Timestamp,
+        damaged: &mut Vec<String>,
     ) -> Result<Vec<Sample>> {
         let mut head_part = Vec::new();
         self.state
@@ -46,19 +55,28 @@ impl Db {
         let mut out: Vec<Sample> = Vec::new();
         for part in self
             .store
-            .series_parts(id, mint, maxt, self.opts.partition_ms)?
+            .series_parts(id, mint, maxt, self.opts.partition_ms, damaged)?
         {
             for chunk in &part.chunks {
                 // The header says where a chunk ends: skip those outside the range.
                 if chunk.mint > maxt || chunk.maxt.is_some_and(|m| m < mint) {
                     continue;
                 }
-                let samples = self.store.chunk_samples(&part, chunk, |bytes| {
+                let decoded = self.store.chunk_samples(&part, chunk, |bytes| {
                     let mut v = Vec::new();
                     chunkenc::decode_sealed(bytes, &mut v)
                         .map_err(|e| self.chunk_error(id, chunk.mint, e))?;
                     Ok::<_, Error>(v)
-                })?;
+                });
+                let samples = match decoded {
+                    Ok(samples) => samples,
+                    Err(e) => {
+                        let msg = format!("{e}: its samples are left out");
+                        tracing::error!("storage: {msg}");
+                        damaged.push(msg);
+                        continue;
+                    }
+                };
                 let lo = samples.partition_point(|s| s.t < mint);
                 let hi = samples.partition_point(|s| s.t <= maxt);
                 out.extend_from_slice(&samples[lo..hi.max(lo)]);
@@ -104,6 +122,12 @@ impl Db {
             offset: 0,
             reason: format!("series {id} chunk at {mint}: {e}"),
         }
+    }
+
+    /// Every damaged data file found since the database was opened (set aside at open, or
+    /// met by a read), each a message naming the file and what was left out.
+    pub fn damaged_files(&self) -> Vec<String> {
+        self.store.damage.all()
     }
 
     /// Labels of a stored series.
@@ -159,10 +183,22 @@ impl DbQuerier<'_> {
         Ok(out)
     }
 
+    /// The samples of series `id` in the range; warnings about damaged data are kept.
+    fn samples_of(&self, id: SeriesId) -> Result<Vec<Sample>> {
+        let mut damaged = Vec::new();
+        let samples = self
+            .db
+            .series_samples(id, self.mint, self.maxt, &mut damaged);
+        if !damaged.is_empty() {
+            self.damaged.lock().extend(damaged);
+        }
+        samples
+    }
+
     fn matching(&self, matchers: &[Matcher]) -> Result<Vec<Series>> {
         let mut out = Vec::new();
         for id in index::select_ids(&self.db.store, matchers)? {
-            let samples = self.db.series_samples(id, self.mint, self.maxt)?;
+            let samples = self.samples_of(id)?;
             if !samples.is_empty() {
                 out.push(Series {
                     labels: self.db.series_labels(id)?,
@@ -175,22 +211,13 @@ impl DbQuerier<'_> {
     }
 }
 
-impl Querier for DbQuerier<'_> {
-    /// Decodes each series' samples only when the iteration reaches it, so a reader that
-    /// handles one series at a time holds one series' samples at a time.
-    fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> model::Result<SeriesSet<'_>> {
-        let ids = self.matching_ids(matchers, !hints.unordered)?;
-        let (db, mint, maxt) = (self.db, self.mint, self.maxt);
-        Ok(Box::new(ids.into_iter().filter_map(move |(labels, id)| {
-            match db.series_samples(id, mint, maxt) {
-                Ok(samples) if samples.is_empty() => None,
-                Ok(samples) => Some(Ok(Series { labels, samples })),
-                Err(e) => Some(Err(e.into())),
-            }
-        })))
+impl DbQuerier<'_> {
+    /// `e`, naming the damaged file when it is a damaged-bytes error (see `damage.rs`).
+    fn explain(&self, e: Error) -> model::Error {
+        crate::damage::explain(&self.db.dir.join("kv"), e).into()
     }
 
-    fn label_names(&self, matchers: &[Matcher]) -> model::Result<Vec<String>> {
+    fn names_in_range(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
         if matchers.is_empty() && self.coverage()? == Coverage::Everything {
             let mut names = self.db.store.names()?;
             names.sort_unstable();
@@ -205,7 +232,7 @@ impl Querier for DbQuerier<'_> {
         Ok(names.into_iter().collect())
     }
 
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> model::Result<Vec<String>> {
+    fn values_in_range(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
         if matchers.is_empty() && self.coverage()? == Coverage::Everything {
             let mut values = self.db.store.values(name)?;
             values.sort_unstable();
@@ -218,5 +245,40 @@ impl Querier for DbQuerier<'_> {
             .filter_map(|s| s.labels.get(name).map(str::to_string))
             .collect();
         Ok(values.into_iter().collect())
+    }
+}
+
+/// Errors that come from damaged stored bytes name the damaged file.
+impl Querier for DbQuerier<'_> {
+    /// Decodes each series' samples only when the iteration reaches it, so a reader that
+    /// handles one series at a time holds one series' samples at a time.
+    fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> model::Result<SeriesSet<'_>> {
+        let ids = self
+            .matching_ids(matchers, !hints.unordered)
+            .map_err(|e| self.explain(e))?;
+        Ok(Box::new(ids.into_iter().filter_map(
+            move |(labels, id)| match self.samples_of(id) {
+                Ok(samples) if samples.is_empty() => None,
+                Ok(samples) => Some(Ok(Series { labels, samples })),
+                Err(e) => Some(Err(self.explain(e))),
+            },
+        )))
+    }
+
+    /// Keyspaces set aside at open (this querier's range may have had samples there), then
+    /// the damaged files its reads met.
+    fn warnings(&self) -> Vec<String> {
+        let mut out = self.db.store.damage.set_aside();
+        out.extend(self.damaged.lock().iter().cloned());
+        out
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> model::Result<Vec<String>> {
+        self.names_in_range(matchers).map_err(|e| self.explain(e))
+    }
+
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> model::Result<Vec<String>> {
+        self.values_in_range(name, matchers)
+            .map_err(|e| self.explain(e))
     }
 }

@@ -17,6 +17,7 @@ use model::{Labels, Timestamp};
 use parking_lot::RwLock;
 
 use crate::codec::{self, Reader, SeriesId};
+use crate::damage::{self, DamageLog, index_damage};
 use crate::merge;
 use crate::read_cache::{CachedChunk, CachedPart, ChunkCache, LabelsCache};
 use crate::{Error, Result};
@@ -83,6 +84,8 @@ pub(crate) struct Store {
     chunk_cache: ChunkCache,
     /// Recently read label sets.
     labels_cache: LabelsCache,
+    /// Damaged files found at open or by reads.
+    pub(crate) damage: DamageLog,
 }
 
 /// How many label sets the labels cache holds at most.
@@ -103,7 +106,20 @@ fn chunk_options() -> KeyspaceCreateOptions {
 
 impl Store {
     pub(crate) fn open(path: &Path, cache_bytes: u64, read_cache_bytes: u64) -> Result<Self> {
-        let db = Database::builder(path).cache_size(cache_bytes).open()?;
+        let open_db = || Database::builder(path).cache_size(cache_bytes).open();
+        let damage = DamageLog::default();
+        let db = match open_db() {
+            Ok(db) => db,
+            Err(first) => {
+                let (db, set_aside) = damage::open_without_damaged(path, open_db, first)?;
+                for m in &set_aside {
+                    let msg = damage::set_aside_message(m);
+                    tracing::error!("storage: {msg}");
+                    damage.add_set_aside(msg);
+                }
+                db
+            }
+        };
         let named = |name: &str, source| Error::Keyspace {
             keyspace: name.to_string(),
             path: path.to_owned(),
@@ -131,7 +147,7 @@ impl Store {
         let partitions = RwLock::new(partitions);
         let mut known = HashSet::new();
         for kv in hashes.iter() {
-            let k = kv.key().map_err(|e| named("hashes", e))?;
+            let k = kv.key().map_err(|e| index_damage(&hashes, "hashes", e))?;
             if let Some(h) = k.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
                 known.insert(u64::from_be_bytes(h));
             }
@@ -149,6 +165,7 @@ impl Store {
             known_values: RwLock::new(HashSet::new()),
             chunk_cache: ChunkCache::new(usize::try_from(read_cache_bytes).unwrap_or(usize::MAX)),
             labels_cache: LabelsCache::new(LABELS_CACHE_ENTRIES),
+            damage,
         })
     }
 
@@ -157,7 +174,9 @@ impl Store {
         match self.series.last_key_value() {
             None => Ok(1),
             Some(kv) => {
-                let k = kv.key()?;
+                let k = kv
+                    .key()
+                    .map_err(|e| index_damage(&self.series, "series", e))?;
                 let id: [u8; 8] = (*k).try_into().map_err(|_| self.corrupt("series key", 0))?;
                 Ok(u64::from_be_bytes(id) + 1)
             }
@@ -402,13 +421,16 @@ impl Store {
     }
 
     /// The stored chunks of series `id` in every partition that may hold samples in
-    /// `[mint, maxt]`, in time order, from the read cache when there.
+    /// `[mint, maxt]`, in time order, from the read cache when there. A partition whose
+    /// table fails a checksum contributes the chunks before the damage, and the warning
+    /// naming the damaged file is pushed to `damaged`.
     pub(crate) fn series_parts(
         &self,
         id: SeriesId,
         mint: Timestamp,
         maxt: Timestamp,
         partition_ms: i64,
+        damaged: &mut Vec<String>,
     ) -> Result<Vec<Arc<CachedPart>>> {
         let parts: Vec<(Timestamp, Keyspace)> = self
             .partitions
@@ -425,14 +447,25 @@ impl Store {
             }
             let seen = self.chunk_cache.generation();
             let mut chunks = Vec::new();
+            let mut whole = true;
             for kv in ks.range(codec::chunk_key(id, i64::MIN)..=codec::chunk_key(id, i64::MAX)) {
-                let (k, v) = kv.into_inner()?;
+                let (k, v) = match kv.into_inner() {
+                    Ok(kv) => kv,
+                    Err(e) => {
+                        let what = format!("the partition from {start} ms (Unix)");
+                        damaged.push(self.damage.note(ks.path(), &what, &e));
+                        whole = false;
+                        break;
+                    }
+                };
                 let (_, cmint) =
                     codec::parse_chunk_key(&k).ok_or_else(|| self.corrupt("chunk key", 0))?;
                 chunks.push(CachedChunk::new(cmint, v));
             }
             let p = Arc::new(CachedPart::new(chunks));
-            self.chunk_cache.insert(start, id, p.clone(), seen);
+            if whole {
+                self.chunk_cache.insert(start, id, p.clone(), seen);
+            }
             out.push(p);
         }
         Ok(out)
@@ -518,6 +551,25 @@ impl Store {
             out.push(value.to_string());
         }
         Ok(out)
+    }
+
+    /// (name, directory) of every keyspace: index keyspaces, then partitions oldest first.
+    pub(crate) fn keyspace_dirs(&self) -> Vec<(String, PathBuf)> {
+        let index = [
+            &self.series,
+            &self.hashes,
+            &self.postings,
+            &self.values,
+            &self.meta,
+        ];
+        let mut out: Vec<(String, PathBuf)> = index
+            .iter()
+            .map(|ks| (ks.name().to_string(), ks.path().to_owned()))
+            .collect();
+        for (start, ks) in self.partitions.read().iter() {
+            out.push((format!("{PARTITION_PREFIX}{start}"), ks.path().to_owned()));
+        }
+        out
     }
 
     /// The start times of the partitions, ascending.

@@ -86,7 +86,7 @@ async fn series_inner(state: AppState, p: Params) -> Result<Success, ApiError> {
             .querier(sel.start_ms, sel.end_ms)
             .map_err(storage_error)?;
         let mut found = select_labels(&*q, &sel)?;
-        let mut warnings = Vec::new();
+        let mut warnings = q.warnings();
         apply_limit(&mut found, sel.limit, &mut warnings);
         Ok(Success {
             data: json::labels_list(&found),
@@ -128,7 +128,7 @@ async fn label_names_inner(state: AppState, p: Params) -> Result<Success, ApiErr
             .querier(sel.start_ms, sel.end_ms)
             .map_err(storage_error)?;
         let mut names = union(&sel.sets, |m| q.label_names(m))?;
-        let mut warnings = Vec::new();
+        let mut warnings = q.warnings();
         apply_limit(&mut names, sel.limit, &mut warnings);
         Ok(Success {
             data: json::string_list(&names),
@@ -220,7 +220,7 @@ async fn label_values_inner(state: AppState, uri: &Uri, p: Params) -> Result<Suc
             .querier(sel.start_ms, sel.end_ms)
             .map_err(storage_error)?;
         let mut values = union(&sel.sets, |m| q.label_values(&name, m))?;
-        let mut warnings = Vec::new();
+        let mut warnings = q.warnings();
         apply_limit(&mut values, sel.limit, &mut warnings);
         Ok(Success {
             data: json::string_list(&values),

@@ -5,7 +5,16 @@ use anyhow::Result;
 use crate::args::InspectArgs;
 
 pub(crate) fn run(args: InspectArgs) -> Result<()> {
+    if args.verify {
+        return verify(&args.storage.data);
+    }
     let db = super::open_db(&args.storage)?;
+    if args.files {
+        for (name, dir) in db.keyspace_dirs() {
+            println!("{name}\t{}", dir.display());
+        }
+        return Ok(());
+    }
     let c = db.census()?;
     let per_sample = if c.samples > 0 {
         c.disk_bytes as f64 / c.samples as f64
@@ -56,4 +65,18 @@ pub(crate) fn run(args: InspectArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `--verify`: every damaged file of the store under `data`, without opening it.
+fn verify(data: &std::path::Path) -> Result<()> {
+    let kv = data.join("kv");
+    let damaged = tsdb::damaged_files(&kv)?;
+    if damaged.is_empty() {
+        println!("{}: every table file matches its manifest", kv.display());
+        return Ok(());
+    }
+    for f in &damaged {
+        println!("{f}");
+    }
+    anyhow::bail!("{} damaged file(s) under {}", damaged.len(), kv.display())
 }

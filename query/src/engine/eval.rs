@@ -226,6 +226,14 @@ impl<'a> Ctx<'a> {
         add_note(&mut self.notes.borrow_mut().warnings, "warning", msg, pos);
     }
 
+    /// Records a warning the storage gave (damaged data left out, say), as it worded it.
+    pub(super) fn storage_warning(&self, msg: String) {
+        let warnings = &mut self.notes.borrow_mut().warnings;
+        if !warnings.iter().any(|(m, _)| *m == msg) {
+            warnings.push((msg, String::new()));
+        }
+    }
+
     /// Records an info annotation about the node at `pos`, as [`Ctx::warn`] does.
     pub(super) fn info(&self, msg: String, pos: Pos) {
         add_note(&mut self.notes.borrow_mut().infos, "info", msg, pos);

@@ -135,6 +135,9 @@ fn for_each_series(
         }
         f(s.map_err(|e| QueryError::storage(&e))?)?;
     }
+    for w in querier.warnings() {
+        ctx.storage_warning(w);
+    }
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 
 mod churn;
 mod crash;
+mod damage;
 mod faults;
 mod index;
 mod model_check;
