@@ -1,16 +1,20 @@
-//! Damaged files of the key-value store: named, set aside or skipped, and reported, so that
-//! the rest of the data is still served.
+//! Damaged files of the key-value store: named, set aside, rebuilt or skipped, and reported,
+//! so that the rest of the data is still served.
 //!
 //! * A table that fjall cannot even open (its metadata or index fails a checksum) stops
 //!   `Database::open`. The store then checks every file against its manifest
 //!   ([`crate::verify`]), moves the keyspaces holding damaged files to
 //!   `<data>/quarantine/<ms>/kv-keyspace-<id>/` byte for byte, and opens without them: a
-//!   damaged time partition costs that partition's samples only. A damaged index keyspace
-//!   (series, postings, ...) cannot be done without; it is put back and the open fails with
-//!   an error naming the file.
-//! * A damaged data block is found by the read that needs it: that read leaves out what the
-//!   block held, the file is named once in the log, and every query that was affected
-//!   carries a warning naming it ([`DamageLog`]).
+//!   damaged time partition costs that partition's samples only.
+//! * The index keyspaces derived from `series` (hashes, postings, values) and `meta` are
+//!   checked at every open (they are small next to the chunks); when damaged or set aside
+//!   they are rebuilt (a copy of the damaged files is kept in quarantine). The `series`
+//!   keyspace holds the labels of every series and is the one thing the store cannot do
+//!   without: damage there fails the open with an error naming the file, and the files are
+//!   left where they are.
+//! * A damaged data block of a partition is found by the read that needs it: that read
+//!   leaves out what the block held, the file is named once in the log, and every query that
+//!   was affected carries a warning naming it ([`DamageLog`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,8 +25,8 @@ use parking_lot::Mutex;
 use crate::verify::{DamagedFile, damaged_files, damaged_in_keyspace};
 use crate::{Error, Result};
 
-/// Keyspaces the store cannot be opened without.
-pub(crate) const REQUIRED_KEYSPACES: [&str; 5] = ["series", "hashes", "postings", "values", "meta"];
+/// The keyspace the store cannot be opened without: the others are derived from it.
+const REQUIRED_KEYSPACE: &str = "series";
 
 /// What reads found damaged, by keyspace directory, with the message reported for it.
 #[derive(Default)]
@@ -116,8 +120,8 @@ pub(crate) fn open_without_damaged(
         .map_err(|e| format!("the store still does not open without it: {e}"))
         .and_then(|db| match missing_required(&db) {
             Some(k) => Err(format!(
-                "it holds the index (keyspace {k:?}) and promlet cannot serve without it; \
-                 restore the data directory from a backup"
+                "it holds the labels of the stored series (keyspace {k:?}), which promlet \
+                 cannot serve without; restore the data directory from a backup"
             )),
             None => Ok(db),
         });
@@ -133,17 +137,90 @@ pub(crate) fn open_without_damaged(
     }
 }
 
-/// A keyspace the store needs that did not open (it was set aside). Only called for a store
-/// that held data, which has every one of them.
+/// The keyspace the store needs if it did not open (it was set aside). Only called for a
+/// store that held data, which has it.
 fn missing_required(db: &Database) -> Option<&'static str> {
-    let open: Vec<String> = db
+    let open = db
         .list_keyspace_names()
         .iter()
-        .map(|n| n.to_string())
-        .collect();
-    REQUIRED_KEYSPACES
-        .into_iter()
-        .find(|k| !open.iter().any(|n| n == k))
+        .any(|n| n.as_ref() as &str == REQUIRED_KEYSPACE);
+    (!open).then_some(REQUIRED_KEYSPACE)
+}
+
+/// Fails with [`Error::DamagedFile`] when a file of the `series` keyspace is damaged.
+pub(crate) fn check_series(ks: &fjall::Keyspace) -> Result<()> {
+    let files = damaged_in_keyspace(ks.path());
+    if files.is_empty() {
+        return Ok(());
+    }
+    Err(Error::DamagedFile {
+        files: join_files(&files),
+        why: "it holds the labels of the stored series (keyspace \"series\"), which promlet \
+              cannot serve without; restore the data directory from a backup"
+            .into(),
+    })
+}
+
+/// A derived index keyspace `ks`, opened now: `Some(ks)` when it is sound, `None` when it
+/// must be rebuilt, because it was set aside at open (`existed` false) or because its files
+/// are damaged (then a copy of them goes to quarantine and the keyspace is deleted, so that
+/// opening it again gives an empty one).
+///
+/// # Errors
+/// A store error deleting it.
+pub(crate) fn derived_keyspace(
+    db: &Database,
+    ks: fjall::Keyspace,
+    existed: bool,
+) -> Result<Option<fjall::Keyspace>> {
+    let name = ks.name().to_string();
+    if !existed {
+        tracing::error!(keyspace = %name, "storage: index keyspace set aside at open; rebuilding it");
+        return Ok(None);
+    }
+    let files = damaged_in_keyspace(ks.path());
+    if files.is_empty() {
+        return Ok(Some(ks));
+    }
+    let copy = keep_copy(ks.path());
+    tracing::error!(files = %join_files(&files), copy = %copy, keyspace = %name, "storage: damaged index keyspace; rebuilding it");
+    db.delete_keyspace(ks)?;
+    Ok(None)
+}
+
+/// Copies the directory `dir` (files and `tables/`) to a new quarantine directory; returns
+/// where it went, or why the copy failed (the rebuild goes on: the index is derived data).
+fn keep_copy(dir: &Path) -> String {
+    let Some(data) = dir.ancestors().nth(3) else {
+        return format!(
+            "no copy: {} is not under <data>/kv/keyspaces",
+            dir.display()
+        );
+    };
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    let target = data
+        .join("quarantine")
+        .join(model::now_ms().to_string())
+        .join(format!("kv-keyspace-{}", name.unwrap_or_default()));
+    match copy_dir(dir, &target) {
+        Ok(()) => target.display().to_string(),
+        Err(e) => format!("no copy: {e}"),
+    }
+}
+
+/// Copies the files of `from` and of its subdirectories into `to`.
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether `e` says stored bytes are damaged (a checksum or decompression failure).
@@ -170,8 +247,9 @@ pub(crate) fn explain(kv: &Path, e: Error) -> Error {
         Ok(files) if !files.is_empty() => Error::DamagedFile {
             files: join_files(&files),
             why: format!(
-                "a read failed ({f}); what does not need this file is still served; restore \
-                 the data directory from a backup"
+                "a read failed ({f}); what does not need this file is still served; the next \
+                 start rebuilds a damaged index (hashes, postings, values) from the series \
+                 keyspace, damage to the series keyspace needs a backup"
             ),
         },
         _ => e,
@@ -240,10 +318,17 @@ pub(crate) fn index_damage(ks: &fjall::Keyspace, name: &str, e: fjall::Error) ->
     }
     Error::DamagedFile {
         files: join_files(&files),
-        why: format!(
-            "reading the index (keyspace {name:?}): {e}; promlet cannot serve without it; \
-             restore the data directory from a backup"
-        ),
+        why: if name == REQUIRED_KEYSPACE {
+            format!(
+                "reading the series' labels (keyspace {name:?}): {e}; promlet cannot serve \
+                 without them; restore the data directory from a backup"
+            )
+        } else {
+            format!(
+                "reading the index (keyspace {name:?}): {e}; the next start rebuilds it from \
+                 the series keyspace"
+            )
+        },
     }
 }
 

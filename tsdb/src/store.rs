@@ -19,6 +19,8 @@ use parking_lot::RwLock;
 use crate::codec::{self, Reader, SeriesId};
 use crate::damage::{self, DamageLog, index_damage};
 use crate::merge;
+
+mod rebuild;
 use crate::read_cache::{CachedChunk, CachedPart, ChunkCache, LabelsCache};
 use crate::{Error, Result};
 
@@ -30,7 +32,7 @@ pub(crate) type SealedChunk = (SeriesId, Timestamp, Arc<[u8]>);
 
 /// Index entries of new series, see [`Store::series_entries`].
 #[derive(Default)]
-struct SeriesEntries {
+pub(crate) struct SeriesEntries {
     series: Vec<(Vec<u8>, Vec<u8>)>,
     hash_keys: Vec<Vec<u8>>,
     /// One entry per label pair: key (pair ++ smallest id), value (the ids, see `codec`).
@@ -63,6 +65,24 @@ fn ingest<'a>(ks: &Keyspace, entries: impl Iterator<Item = (&'a [u8], &'a [u8])>
     }
     ingestion.finish()?;
     Ok(())
+}
+
+/// Opens fjall's database at `path`; when that fails, sets the keyspaces with damaged files
+/// aside and opens without them, recording what was set aside in `damage`.
+fn open_database(path: &Path, cache_bytes: u64, damage: &DamageLog) -> Result<Database> {
+    let open_db = || Database::builder(path).cache_size(cache_bytes).open();
+    match open_db() {
+        Ok(db) => Ok(db),
+        Err(first) => {
+            let (db, set_aside) = damage::open_without_damaged(path, open_db, first)?;
+            for m in &set_aside {
+                let msg = damage::set_aside_message(m);
+                tracing::error!("storage: {msg}");
+                damage.add_set_aside(msg);
+            }
+            Ok(db)
+        }
+    }
 }
 
 pub(crate) struct Store {
@@ -105,34 +125,50 @@ fn chunk_options() -> KeyspaceCreateOptions {
 }
 
 impl Store {
+    /// Opens the store at `path`. Damaged files are handled as `damage.rs` describes: a
+    /// partition that cannot be opened is set aside, an index keyspace derived from `series`
+    /// (hashes, postings, values, meta) that is damaged or set aside is rebuilt.
+    ///
+    /// # Errors
+    /// Store errors, and [`Error::DamagedFile`] when the `series` keyspace is damaged.
     pub(crate) fn open(path: &Path, cache_bytes: u64, read_cache_bytes: u64) -> Result<Self> {
-        let open_db = || Database::builder(path).cache_size(cache_bytes).open();
         let damage = DamageLog::default();
-        let db = match open_db() {
-            Ok(db) => db,
-            Err(first) => {
-                let (db, set_aside) = damage::open_without_damaged(path, open_db, first)?;
-                for m in &set_aside {
-                    let msg = damage::set_aside_message(m);
-                    tracing::error!("storage: {msg}");
-                    damage.add_set_aside(msg);
-                }
-                db
-            }
-        };
-        let named = |name: &str, source| Error::Keyspace {
-            keyspace: name.to_string(),
-            path: path.to_owned(),
-            source,
-        };
+        let db = open_database(path, cache_bytes, &damage)?;
+        let existed: HashSet<String> = db
+            .list_keyspace_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        let had_data = existed.contains("series");
         let open = |name: &str, opts: fn() -> KeyspaceCreateOptions| {
-            db.keyspace(name, opts).map_err(|e| named(name, e))
+            db.keyspace(name, opts).map_err(|source| Error::Keyspace {
+                keyspace: name.to_string(),
+                path: path.to_owned(),
+                source,
+            })
         };
         let series = open("series", index_options)?;
-        let hashes = open("hashes", index_options)?;
-        let postings = open("postings", index_options)?;
-        let values = open("values", index_options)?;
-        let meta = open("meta", index_options)?;
+        if had_data {
+            damage::check_series(&series)?;
+        }
+        let mut rebuild = Vec::new();
+        let mut derived = |name: &'static str| -> Result<Keyspace> {
+            let ks = open(name, index_options)?;
+            if !had_data {
+                return Ok(ks);
+            }
+            match damage::derived_keyspace(&db, ks, existed.contains(name))? {
+                Some(ks) => Ok(ks),
+                None => {
+                    rebuild.push(name);
+                    open(name, index_options)
+                }
+            }
+        };
+        let hashes = derived("hashes")?;
+        let postings = derived("postings")?;
+        let values = derived("values")?;
+        let meta = derived("meta")?;
         let mut partitions = BTreeMap::new();
         for name in db.list_keyspace_names() {
             let name: &str = &name;
@@ -144,15 +180,7 @@ impl Store {
             };
             partitions.insert(start, open(name, chunk_options)?);
         }
-        let partitions = RwLock::new(partitions);
-        let mut known = HashSet::new();
-        for kv in hashes.iter() {
-            let k = kv.key().map_err(|e| index_damage(&hashes, "hashes", e))?;
-            if let Some(h) = k.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
-                known.insert(u64::from_be_bytes(h));
-            }
-        }
-        Ok(Self {
+        let store = Self {
             db,
             path: path.to_owned(),
             series,
@@ -160,13 +188,30 @@ impl Store {
             postings,
             values,
             meta,
-            partitions,
-            known_hashes: RwLock::new(known),
+            partitions: RwLock::new(partitions),
+            known_hashes: RwLock::new(HashSet::new()),
             known_values: RwLock::new(HashSet::new()),
             chunk_cache: ChunkCache::new(usize::try_from(read_cache_bytes).unwrap_or(usize::MAX)),
             labels_cache: LabelsCache::new(LABELS_CACHE_ENTRIES),
             damage,
-        })
+        };
+        store.rebuild_index(&rebuild)?;
+        store.load_known_hashes()?;
+        Ok(store)
+    }
+
+    /// Fills the in-memory set of stored label hashes from the `hashes` keyspace.
+    fn load_known_hashes(&self) -> Result<()> {
+        let mut known = self.known_hashes.write();
+        for kv in self.hashes.iter() {
+            let k = kv
+                .key()
+                .map_err(|e| index_damage(&self.hashes, "hashes", e))?;
+            if let Some(h) = k.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+                known.insert(u64::from_be_bytes(h));
+            }
+        }
+        Ok(())
     }
 
     /// The id after the highest id stored.
@@ -227,7 +272,7 @@ impl Store {
     /// The index entries of new series: (keyspace, key, value) for `series`, `hashes`,
     /// `postings` and the `values` keys not written before. Also returns the label hashes and
     /// the new value keys, to be remembered once the entries are written.
-    fn series_entries(&self, series: &[(SeriesId, Labels)]) -> SeriesEntries {
+    pub(crate) fn series_entries(&self, series: &[(SeriesId, Labels)]) -> SeriesEntries {
         let mut e = SeriesEntries::default();
         let known_values = self.known_values.read();
         let mut by_pair: BTreeMap<Vec<u8>, Vec<SeriesId>> = BTreeMap::new();
@@ -323,7 +368,7 @@ impl Store {
         Ok(())
     }
 
-    fn remember(&self, e: SeriesEntries) {
+    pub(crate) fn remember(&self, e: SeriesEntries) {
         self.known_hashes.write().extend(e.hashes);
         self.known_values.write().extend(e.values);
     }
