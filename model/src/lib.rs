@@ -23,7 +23,7 @@ pub use matcher::{MatchOp, Matcher};
 pub use mem::MemStorage;
 pub use sample::{STALE_NAN_BITS, Sample, Timestamp, is_stale_nan, stale_nan};
 pub use storage::{
-    Appendable, Appender, Querier, Queryable, SelectHints, Series, SeriesRef, SeriesSet,
-    matches_all,
+    Appendable, Appender, LateSamples, LateTake, Querier, Queryable, SelectHints, Series,
+    SeriesRef, SeriesSet, matches_all,
 };
 pub use time::{now_ms, parse_duration_ms};

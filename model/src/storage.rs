@@ -119,6 +119,32 @@ pub trait Querier {
     }
 }
 
+/// Samples committed after a reader had read past their time. A reader that forwards stored
+/// samples in time order (a remote-write sender) sets its horizon before it reads up to it;
+/// every sample committed from then on with a timestamp at or before the horizon is kept for
+/// the reader until it takes them. Together with the read this misses nothing committed
+/// while the process runs (a sample may be both read and kept: readers tolerate repeats).
+pub trait LateSamples: Send + Sync {
+    /// Sets reader `reader`'s horizon, ms (registering the reader the first time).
+    fn set_horizon(&self, reader: &str, horizon: Timestamp);
+
+    /// Takes what was kept for `reader` since the last take.
+    ///
+    /// # Errors
+    /// A storage failure resolving the series' labels.
+    fn take_late(&self, reader: &str) -> Result<LateTake>;
+}
+
+/// What [`LateSamples::take_late`] returns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LateTake {
+    /// The samples, by series, each series' samples in commit order.
+    pub series: Vec<Series>,
+    /// When more samples came than could be kept: the oldest timestamp of a sample that was
+    /// not kept. The reader must read again from there.
+    pub overflow_from: Option<Timestamp>,
+}
+
 /// Whether `labels` satisfies every matcher (a missing label counts as the empty value).
 pub fn matches_all(labels: &Labels, matchers: &[Matcher]) -> bool {
     matchers

@@ -234,6 +234,10 @@ impl DbAppender<'_> {
         for &(slot, _, t, v) in &accepted {
             apply(head, &db.opts, slot, t, v, segment);
         }
+        db.late.observe(
+            accepted.iter().map(|&(_, id, t, v)| (id, t, v)),
+            db.opts.late_samples_kept,
+        );
         db.counters
             .samples_appended
             .fetch_add(accepted.len() as u64, Ordering::Relaxed);

@@ -70,6 +70,8 @@ pub struct Db {
     pub(crate) store: Store,
     pub(crate) state: Mutex<State>,
     pub(crate) counters: Counters,
+    /// Samples committed at or before a reader's horizon (see `late.rs`).
+    pub(crate) late: crate::late::LateFeed,
 }
 
 impl Db {
@@ -126,6 +128,7 @@ impl Db {
             store,
             state: Mutex::new(State { head, wal }),
             counters: Counters::default(),
+            late: crate::late::LateFeed::default(),
         };
         db.persist_sealed(&mut db.state.lock())?;
         db.apply_retention()?;

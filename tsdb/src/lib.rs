@@ -21,6 +21,7 @@ mod head;
 mod head_chunk;
 mod index;
 mod inspect;
+mod late;
 mod merge;
 mod options;
 mod querier;

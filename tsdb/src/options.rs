@@ -62,6 +62,9 @@ pub struct Options {
     /// unusable until restarted). Default 32 MiB, more than a memtable flush needs; 0 turns
     /// the check off.
     pub min_free_bytes: u64,
+    /// The most late samples kept in memory per reader of [`model::LateSamples`] (24 bytes
+    /// each) before the reader is told to read again. Default 1 Mi samples.
+    pub late_samples_kept: usize,
 }
 
 /// The system clock in ms since the epoch (0 if the clock is before 1970).
@@ -82,6 +85,7 @@ impl Default for Options {
             read_cache_bytes: 64 << 20,
             now: wall_clock_ms,
             min_free_bytes: 32 << 20,
+            late_samples_kept: 1 << 20,
         }
     }
 }

@@ -7,6 +7,7 @@ mod crash;
 mod damage;
 mod faults;
 mod index;
+mod late;
 mod model_check;
 mod read_cache;
 mod recovery;
