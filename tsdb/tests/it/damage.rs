@@ -95,6 +95,15 @@ fn within(series: &[Series], mint: i64, maxt: i64) -> Vec<Series> {
         .collect()
 }
 
+/// The first and the last hour of `got` are those of `want`, sample for sample.
+fn assert_outer_partitions_whole(got: &[Series], want: &[Series]) {
+    crate::assert_same(&within(got, 0, HOUR - 1), &within(want, 0, HOUR - 1));
+    crate::assert_same(
+        &within(got, 2 * HOUR, 3 * HOUR),
+        &within(want, 2 * HOUR, 3 * HOUR),
+    );
+}
+
 #[test]
 fn a_damaged_data_block_is_named_and_everything_else_is_served() {
     let dir = tempfile::tempdir().unwrap();
@@ -111,11 +120,7 @@ fn a_damaged_data_block_is_named_and_everything_else_is_served() {
     let (got, warnings) = read(&db, 0, 3 * HOUR);
     // The first and last partitions are whole; of the middle one only what the damaged
     // block held is missing.
-    crate::assert_same(&within(&got, 0, HOUR - 1), &within(&want, 0, HOUR - 1));
-    crate::assert_same(
-        &within(&got, 2 * HOUR, 3 * HOUR),
-        &within(&want, 2 * HOUR, 3 * HOUR),
-    );
+    assert_outer_partitions_whole(&got, &want);
     let middle = total(&within(&got, HOUR, 2 * HOUR - 1));
     assert!(
         middle < SERIES * 240 && middle > SERIES * 240 / 2,
@@ -144,11 +149,7 @@ fn a_partition_table_that_cannot_open_is_set_aside_and_the_rest_served() {
 
     let db = Db::open(dir.path(), options()).unwrap();
     let (got, warnings) = read(&db, 0, 3 * HOUR);
-    crate::assert_same(&within(&got, 0, HOUR - 1), &within(&want, 0, HOUR - 1));
-    crate::assert_same(
-        &within(&got, 2 * HOUR, 3 * HOUR),
-        &within(&want, 2 * HOUR, 3 * HOUR),
-    );
+    assert_outer_partitions_whole(&got, &want);
     assert!(within(&got, HOUR, 2 * HOUR - 1).is_empty());
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
