@@ -140,9 +140,8 @@ pub trait LateSamples: Send + Sync {
 pub struct LateTake {
     /// The samples, by series, each series' samples in commit order.
     pub series: Vec<Series>,
-    /// When more samples came than could be kept: the oldest timestamp of a sample that was
-    /// not kept. The reader must read again from there.
-    pub overflow_from: Option<Timestamp>,
+    /// Samples that came when no more could be kept, and so are not in `series`.
+    pub not_kept: u64,
 }
 
 /// Whether `labels` satisfies every matcher (a missing label counts as the empty value).

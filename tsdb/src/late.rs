@@ -7,10 +7,9 @@
 //! the new horizon (and keeps the sample) or it applied the sample before the horizon was set,
 //! so the reader's read after setting it sees the sample.
 //!
-//! At most `Options::late_samples_kept` samples are kept per reader; past that, the oldest
-//! timestamp not kept is remembered so the reader can read again from it. What is kept is
-//! lost with the process: a sample committed just before a crash and not yet taken is not
-//! offered again (it is stored; a reader that must have it rewinds its horizon).
+//! At most `Options::late_samples_kept` samples are kept per reader; past that, samples are
+//! counted and not kept. What is kept is lost with the process: a sample committed just
+//! before a crash and not yet taken is not offered again (it is stored, though).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -26,7 +25,7 @@ use crate::db::Db;
 struct Kept {
     horizon: Timestamp,
     samples: Vec<(SeriesId, Timestamp, f64)>,
-    overflow_from: Option<Timestamp>,
+    not_kept: u64,
 }
 
 /// Every reader's horizon and kept samples.
@@ -68,7 +67,7 @@ impl LateFeed {
                 if k.samples.len() < max_kept {
                     k.samples.push((id, t, v));
                 } else {
-                    k.overflow_from = Some(k.overflow_from.map_or(t, |o| o.min(t)));
+                    k.not_kept += 1;
                 }
             }
         }
@@ -89,14 +88,17 @@ impl LateFeed {
         self.max_horizon.store(max, Ordering::SeqCst);
     }
 
-    /// Takes a reader's kept samples and overflow mark.
-    fn take(&self, reader: &str) -> (Vec<(SeriesId, Timestamp, f64)>, Option<Timestamp>) {
+    /// Takes a reader's kept samples and the count of those not kept.
+    fn take(&self, reader: &str) -> (Vec<(SeriesId, Timestamp, f64)>, u64) {
         let readers = self.readers.read();
         let Some(k) = readers.get(reader) else {
-            return (Vec::new(), None);
+            return (Vec::new(), 0);
         };
         let mut k = k.lock();
-        (std::mem::take(&mut k.samples), k.overflow_from.take())
+        (
+            std::mem::take(&mut k.samples),
+            std::mem::take(&mut k.not_kept),
+        )
     }
 }
 
@@ -106,7 +108,7 @@ impl LateSamples for Db {
     }
 
     fn take_late(&self, reader: &str) -> model::Result<LateTake> {
-        let (samples, overflow_from) = self.late.take(reader);
+        let (samples, not_kept) = self.late.take(reader);
         let mut by_id: HashMap<SeriesId, Vec<Sample>> = HashMap::new();
         let mut order = Vec::new();
         for (id, t, v) in samples {
@@ -126,9 +128,6 @@ impl LateSamples for Db {
                 samples,
             });
         }
-        Ok(LateTake {
-            series,
-            overflow_from,
-        })
+        Ok(LateTake { series, not_kept })
     }
 }

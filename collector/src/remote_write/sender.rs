@@ -6,17 +6,26 @@
 //! them. A receiver outage therefore loses nothing while the data is retained; memory holds
 //! one window (at most [`MAX_WINDOW_MS`] of samples) whatever the outage's length.
 //!
-//! Limits: samples are sent once they are [`Sender::delay_ms`] old (scrapes commit samples
-//! with their start time, up to a scrape timeout later); a sample stored later than that
-//! with a timestamp at or below the watermark (a late backfill) is not sent. 4xx answers
-//! (except 429 with `retry_on_http_429`) drop the request, as Prometheus does.
+//! Samples are sent once they are [`Sender::delay_ms`] old (scrapes commit samples with
+//! their start time, up to a scrape timeout later). A sample stored after the sender read
+//! past its time (a new series with old timestamps, a remote-write client catching up) is
+//! kept for the sender by the storage ([`model::LateSamples`], see [`Sender::with_late`]) and
+//! sent after the window, in commit order, without the ones the window already sent. Late
+//! samples on their way are written to `<name>.late` first and sent again from there after
+//! a stop or a crash; what a crash loses is only what the storage kept in memory and the
+//! sender had not taken yet (less than one round), and samples beyond the storage's limit of
+//! kept samples are counted as dropped. Backfills into a stopped server are not sent
+//! (Prometheus does not send backfilled blocks either). 4xx answers (except 429 with
+//! `retry_on_http_429`) drop the request, as Prometheus does.
 
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use model::{Labels, MatchOp, Matcher, Queryable, SelectHints};
+use model::{Labels, LateSamples, MatchOp, Matcher, Queryable, SelectHints};
 
 use super::config::{Queue, RemoteWriteConfig};
 use super::proto::{TimeSeries, encode_write_request};
@@ -46,6 +55,8 @@ pub struct Sender {
     rules: Vec<Rule>,
     external: LabelMap,
     storage: Arc<dyn Queryable>,
+    /// Where samples stored after the sender read past them are kept for it.
+    late: Option<Arc<dyn LateSamples>>,
     state_file: PathBuf,
     agent: ureq::Agent,
     /// Samples are sent once this old, ms.
@@ -96,11 +107,27 @@ impl Sender {
             rules,
             external,
             storage,
+            late: None,
             state_file,
             agent,
             delay_ms,
             stats: Arc::new(Stats::default()),
         })
+    }
+
+    /// Also sends samples that `late` keeps for this sender (committed after the sender
+    /// read past their time). Registers the sender's horizon at once, at its persisted
+    /// watermark, so that nothing committed from now on is missed.
+    #[must_use]
+    pub fn with_late(mut self, late: Arc<dyn LateSamples>) -> Self {
+        late.set_horizon(&self.reader_name(), self.load_watermark(model::now_ms()));
+        self.late = Some(late);
+        self
+    }
+
+    /// The name this sender has as a reader of late samples.
+    fn reader_name(&self) -> String {
+        format!("remote_write/{}", self.cfg.display_name())
     }
 
     /// The persisted watermark, else `now` (a new remote gets new samples only).
@@ -125,13 +152,26 @@ impl Sender {
         self.stats
             .watermark_ms
             .store(wm.max(0) as u64, Ordering::Relaxed);
+        while let Err(e) = self.resume_pending(stop) {
+            tracing::warn!(remote = %self.cfg.display_name(), error = %e, "remote write: late samples left by the last run");
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            sleep_unless(stop, self.queue.max_backoff_ms);
+        }
         while !stop.load(Ordering::Relaxed) {
             let hi = (clock() - self.delay_ms).min(wm + MAX_WINDOW_MS);
             if hi <= wm {
                 sleep_unless(stop, self.queue.batch_send_deadline_ms);
                 continue;
             }
-            match self.send_window(wm, hi, stop) {
+            if let Some(late) = &self.late {
+                late.set_horizon(&self.reader_name(), hi);
+            }
+            let sent = self
+                .send_window(wm, hi, stop)
+                .and_then(|newest| self.send_late(&newest, stop));
+            match sent {
                 Ok(()) => {
                     wm = hi;
                     self.stats
@@ -152,9 +192,110 @@ impl Sender {
         }
     }
 
-    /// Reads samples in `(lo, hi]`, and sends them all (or stops).
-    fn send_window(&self, lo: i64, hi: i64, stop: &AtomicBool) -> Result<(), String> {
+    /// Reads samples in `(lo, hi]`, and sends them all (or stops). Returns the newest
+    /// timestamp sent per series (by [`series_key`]).
+    fn send_window(
+        &self,
+        lo: i64,
+        hi: i64,
+        stop: &AtomicBool,
+    ) -> Result<HashMap<u64, i64>, String> {
         let series = self.read(lo, hi)?;
+        let newest = series
+            .iter()
+            .filter_map(|s| Some((series_key(&s.labels), s.samples.last()?.0)))
+            .collect();
+        self.send_all(series, stop)?;
+        Ok(newest)
+    }
+
+    /// Sends the samples kept for this sender since the last time, after a window whose
+    /// newest sample per series is `newest` (late samples the window sent are left out).
+    fn send_late(&self, newest: &HashMap<u64, i64>, stop: &AtomicBool) -> Result<(), String> {
+        let Some(late) = &self.late else {
+            return Ok(());
+        };
+        let take = late
+            .take_late(&self.reader_name())
+            .map_err(|e| e.to_string())?;
+        if take.not_kept > 0 {
+            tracing::error!(remote = %self.cfg.display_name(), samples = take.not_kept, "remote write: more late samples than the storage keeps; these are not sent");
+            self.stats
+                .samples_dropped
+                .fetch_add(take.not_kept, Ordering::Relaxed);
+        }
+        let mut series = Vec::new();
+        for s in take.series {
+            let Some(labels) = self.relabel(&s.labels) else {
+                continue;
+            };
+            let labels: Vec<(String, String)> = labels.into_iter().collect();
+            let sent_up_to = newest.get(&series_key(&labels)).copied();
+            let samples: Vec<(i64, f64)> = s
+                .samples
+                .iter()
+                .filter(|p| sent_up_to.is_none_or(|n| p.t > n))
+                .map(|p| (p.t, p.v))
+                .collect();
+            if !samples.is_empty() {
+                series.push(TimeSeries {
+                    labels,
+                    samples,
+                    histograms: 0,
+                });
+            }
+        }
+        if series.is_empty() {
+            return Ok(());
+        }
+        self.save_pending(&series)?;
+        self.send_pending(series, stop)
+    }
+
+    /// The file holding late samples on their way.
+    fn pending_file(&self) -> PathBuf {
+        self.state_file.with_extension("late")
+    }
+
+    /// Writes `series` (a remote-write request body) to the pending file.
+    fn save_pending(&self, series: &[TimeSeries]) -> Result<(), String> {
+        let file = self.pending_file();
+        let tmp = file.with_extension("late.tmp");
+        std::fs::write(&tmp, encode_write_request(series))
+            .and_then(|()| std::fs::rename(&tmp, &file))
+            .map_err(|e| format!("{}: {e}", file.display()))
+    }
+
+    /// Sends `series` and then removes the pending file.
+    fn send_pending(&self, series: Vec<TimeSeries>, stop: &AtomicBool) -> Result<(), String> {
+        self.send_all(series, stop)?;
+        let file = self.pending_file();
+        std::fs::remove_file(&file).map_err(|e| format!("{}: {e}", file.display()))
+    }
+
+    /// Sends the late samples a stop or crash left in the pending file, if any. A file that
+    /// does not decode is renamed `.late.bad` and reported.
+    fn resume_pending(&self, stop: &AtomicBool) -> Result<(), String> {
+        let file = self.pending_file();
+        let Ok(body) = std::fs::read(&file) else {
+            return Ok(());
+        };
+        match super::proto::decode_write_request(&body) {
+            Ok(series) => self.send_pending(series, stop),
+            Err(e) => {
+                let bad = file.with_extension("late.bad");
+                let _ = std::fs::rename(&file, &bad);
+                Err(format!(
+                    "{}: {e}; moved to {}",
+                    file.display(),
+                    bad.display()
+                ))
+            }
+        }
+    }
+
+    /// Sends `series`, sharded by series, each shard's requests in order (or stops).
+    fn send_all(&self, series: Vec<TimeSeries>, stop: &AtomicBool) -> Result<(), String> {
         let total: usize = series.iter().map(|s| s.samples.len()).sum();
         if total == 0 {
             return Ok(());
@@ -312,6 +453,13 @@ impl Sender {
     }
 }
 
+/// A hash of a series' labels (as sent), to recognise the series again.
+fn series_key(labels: &[(String, String)]) -> u64 {
+    let mut h = DefaultHasher::new();
+    labels.hash(&mut h);
+    h.finish()
+}
+
 /// `part` cut into requests of at most `max` samples (a series' samples may span two).
 fn batches(part: &[TimeSeries], max: usize) -> Vec<Vec<TimeSeries>> {
     let mut out = Vec::new();
@@ -369,5 +517,75 @@ mod tests {
         }
         let total: usize = out.iter().flatten().map(|s| s.samples.len()).sum();
         assert_eq!(total, 22);
+    }
+
+    /// A receiver that answers one request with 204 and hands over its decoded body.
+    fn one_request_receiver() -> (String, std::sync::mpsc::Receiver<Vec<TimeSeries>>) {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/api/v1/write", listener.local_addr().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
+            tx.send(super::super::proto::decode_write_request(&raw).unwrap())
+                .unwrap();
+            let mut stream = stream;
+            stream
+                .write_all(
+                    b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                )
+                .unwrap();
+        });
+        (url, rx)
+    }
+
+    fn sender(url: &str, dir: &std::path::Path) -> Sender {
+        let cfg: RemoteWriteConfig = serde_yaml::from_str(&format!("url: {url}\nname: t")).unwrap();
+        let storage: Arc<dyn Queryable> = Arc::new(model::MemStorage::new());
+        Sender::new(cfg, LabelMap::new(), storage, dir, 0).unwrap()
+    }
+
+    #[test]
+    fn late_samples_left_by_a_stop_are_sent_at_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, rx) = one_request_receiver();
+        let pending = [ts("a", 3), ts("b", 2)];
+        // A run wrote them and stopped before they were sent.
+        sender(&url, dir.path()).save_pending(&pending).unwrap();
+        assert!(dir.path().join("t.late").exists());
+        let next = sender(&url, dir.path());
+        next.resume_pending(&AtomicBool::new(false)).unwrap();
+        let mut got = rx.recv().unwrap();
+        got.sort_by(|a, b| a.labels.cmp(&b.labels));
+        assert_eq!(got, pending);
+        assert!(!dir.path().join("t.late").exists(), "removed once sent");
+        // Nothing left: the next start sends nothing.
+        next.resume_pending(&AtomicBool::new(false)).unwrap();
+    }
+
+    #[test]
+    fn a_pending_file_that_does_not_decode_is_set_aside_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t.late"), b"\xff\xff\xff").unwrap();
+        let s = sender("http://127.0.0.1:9/api/v1/write", dir.path());
+        let err = s.resume_pending(&AtomicBool::new(false)).unwrap_err();
+        assert!(err.contains("t.late"), "{err}");
+        assert!(dir.path().join("t.late.bad").exists());
+        s.resume_pending(&AtomicBool::new(false)).unwrap();
     }
 }

@@ -160,7 +160,8 @@ fn start_remote_writes(
             &state_dir,
             longest_timeout + 1000,
         )
-        .map_err(|e| anyhow::anyhow!("remote_write[{i}]: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("remote_write[{i}]: {e}"))?
+        .with_late(db.clone());
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let name = rw.display_name();
