@@ -42,13 +42,14 @@ pub struct RemoteWriteConfig {
 }
 
 /// `queue_config:` (Prometheus 2.42's names and defaults). promlet's queue is the stored
-/// data itself, so `capacity` only bounds how many samples are read into memory at once.
+/// data itself, so `capacity` only bounds how many samples wait in memory per shard.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueueConfig {
-    /// Samples held in memory per shard (2500).
+    /// Samples waiting in memory per shard, read from storage ahead of sending (2500).
     pub capacity: Option<usize>,
-    /// The most concurrent senders (200).
+    /// The most concurrent senders (200); the sender runs as many as the receiver's speed
+    /// and the backlog call for.
     pub max_shards: Option<usize>,
     /// The fewest concurrent senders (1).
     pub min_shards: Option<usize>,
@@ -68,7 +69,7 @@ pub struct QueueConfig {
 /// The effective sending parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Queue {
-    /// Samples held in memory per shard.
+    /// Samples waiting in memory per shard.
     pub capacity: usize,
     /// Concurrent senders at most.
     pub max_shards: usize,
