@@ -1,29 +1,103 @@
 //! The write path: [`model::Appender`] over the head, the WAL and the store.
 //!
 //! `append` resolves the series and checks the sample against what is committed and what the
-//! batch holds. `commit` logs the batch to the WAL with one write, then applies it to the head;
-//! chunks that fill up (or would cross a partition) are sealed into the compact format and
-//! written to the store, and a marker in the WAL records that they are there.
+//! batch holds, under the state lock for as long as that takes. `commit` encodes the batch's
+//! WAL record before it takes the lock, then, holding it, checks the batch again against what
+//! other batches committed meanwhile, logs the record with one write and applies it to the
+//! head: WAL order is apply order. Chunks that fill up (or would cross a partition) are sealed
+//! into the compact format; they are written to the store after the lock is released, and a
+//! marker in the WAL then records that they are there. A new WAL segment's predecessor is
+//! synced, and old segments deleted, outside the lock too.
 
+use std::cell::Cell;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use chunkenc::XorChunk;
 use hashbrown::HashMap;
-use model::{Appendable, Appender, Labels, SeriesRef, Timestamp};
+use model::{Appendable, Appender, Labels, Sample, SeriesRef, Timestamp};
 
 use crate::codec::SeriesId;
 use crate::db::{Db, State};
-use crate::head::Head;
+use crate::head::{Head, MemSeries};
+use crate::head_chunk;
 use crate::wal;
 use crate::{Error, Result};
+
+/// One sample of a batch.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    /// The series id. Ids, not head slots, identify series in a batch: the head may drop idle
+    /// series (and move others to their slots) before the batch commits.
+    id: SeriesId,
+    /// The series' head slot when the sample was appended: a hint that commit checks.
+    slot: u32,
+    t: Timestamp,
+    v: f64,
+}
+
+/// A head chunk's fold, taken apart under the lock to be encoded after it is released.
+struct FoldJob {
+    id: SeriesId,
+    slot: u32,
+    /// The chunk's length and first timestamp when its parts were taken.
+    len: usize,
+    first_t: Option<Timestamp>,
+    /// The chunk's sealed prefix, in `Buffers::fold_bytes`.
+    prefix: std::ops::Range<usize>,
+    tail: XorChunk,
+}
+
+/// A batch's buffers, kept per thread between batches so that a steady writer does not
+/// allocate them for every batch.
+#[derive(Default)]
+struct Buffers {
+    pending: Vec<Pending>,
+    /// Newest (t, value bits) per series in the batch.
+    newest: HashMap<SeriesId, (Timestamp, u64)>,
+    /// The batch's WAL record.
+    payload: Vec<u8>,
+    /// Head slots whose chunk is due to be folded.
+    due: Vec<u32>,
+    folds: Vec<FoldJob>,
+    fold_bytes: Vec<u8>,
+    scratch: Vec<Sample>,
+}
+
+/// Buffers larger than this many samples are freed rather than kept for the next batch.
+const MAX_KEPT_SAMPLES: usize = 1 << 15;
+
+thread_local! {
+    static SPARE: Cell<Option<Buffers>> = const { Cell::new(None) };
+}
+
+impl Buffers {
+    fn take() -> Self {
+        SPARE.with(Cell::take).unwrap_or_default()
+    }
+
+    /// Keeps the buffers for this thread's next batch, emptied, unless they grew large.
+    fn give_back(mut self) {
+        if self.pending.capacity() > MAX_KEPT_SAMPLES
+            || self.newest.capacity() > MAX_KEPT_SAMPLES
+            || self.fold_bytes.capacity() > MAX_KEPT_SAMPLES * 32
+        {
+            return;
+        }
+        self.pending.clear();
+        self.newest.clear();
+        self.payload.clear();
+        self.due.clear();
+        self.folds.clear();
+        self.fold_bytes.clear();
+        SPARE.with(|c| c.set(Some(self)));
+    }
+}
 
 /// A batch of samples for a [`Db`].
 pub struct DbAppender<'a> {
     db: &'a Db,
-    /// (series id, t, v) in append order. Ids, not head slots: the head may drop idle series
-    /// (and move others to their slots) before this batch commits.
-    pending: Vec<(SeriesId, Timestamp, f64)>,
-    /// Newest (t, value bits) per series in this batch.
-    newest: HashMap<SeriesId, (Timestamp, u64)>,
+    buf: Buffers,
     /// The wall clock when the batch started, ms (read once, not per sample).
     now: Timestamp,
 }
@@ -32,10 +106,15 @@ impl Appendable for Db {
     fn appender(&self) -> Box<dyn Appender + '_> {
         Box::new(DbAppender {
             db: self,
-            pending: Vec::new(),
-            newest: HashMap::new(),
+            buf: Buffers::take(),
             now: (self.opts.now)(),
         })
+    }
+}
+
+impl Drop for DbAppender<'_> {
+    fn drop(&mut self) {
+        std::mem::take(&mut self.buf).give_back();
     }
 }
 
@@ -175,84 +254,167 @@ impl DbAppender<'_> {
         let slot = self.db.resolve(&mut st, series, labels)?;
         let id = st.head.get(slot).map_or(0, |s| s.id);
         let newest = self
+            .buf
             .newest
             .get(&id)
             .copied()
             .or_else(|| committed_newest(&st.head, slot));
         drop(st);
         if check(newest, t, v)? {
-            self.pending.push((id, t, v));
-            self.newest.insert(id, (t, v.to_bits()));
+            self.buf.pending.push(Pending { id, slot, t, v });
+            self.buf.newest.insert(id, (t, v.to_bits()));
         }
         Ok(SeriesRef(id))
     }
 
     fn try_commit(&mut self) -> Result<()> {
         let db = self.db;
+        encode_pending(&self.buf.pending, &mut self.buf.payload);
         let mut st = db.state.lock();
-        let mut slots = Vec::with_capacity(self.pending.len());
-        for &(id, _, _) in &self.pending {
-            slots.push(db.slot_for_commit(&mut st, id)?);
+        log_new_series(db, &mut st)?;
+        if self.recheck(&mut st)? {
+            encode_pending(&self.buf.pending, &mut self.buf.payload);
         }
         let State { head, wal } = &mut *st;
-        let new: Vec<(SeriesId, Labels)> = std::mem::take(&mut head.new_ids);
-        // Another appender may have committed to the same series since `append` checked.
-        let mut last: HashMap<u32, (Timestamp, u64)> = HashMap::new();
-        let mut accepted = Vec::with_capacity(self.pending.len());
-        for (&(_, t, v), slot) in self.pending.iter().zip(slots) {
-            let Some(slot) = slot else { continue };
-            let newest = last
-                .get(&slot)
-                .copied()
-                .or_else(|| committed_newest(head, slot));
-            match check(newest, t, v) {
-                Ok(true) => {
-                    last.insert(slot, (t, v.to_bits()));
-                    let id = head.get(slot).map_or(0, |s| s.id);
-                    accepted.push((slot, id, t, v));
-                }
-                Ok(false) => {}
-                Err(e) => self.count_rejection(&e),
-            }
-        }
-        let mut payload = Vec::new();
-        if !new.is_empty() {
-            wal::encode_series(new.iter().map(|(id, l)| (*id, l)), &mut payload);
-            let logged = db.store.add_series(&new).and_then(|()| wal.log(&payload));
-            if let Err(e) = logged {
-                // The series stay new: the next commit logs and indexes them again.
-                head.new_ids.extend(new);
-                return Err(e);
-            }
-        }
-        payload.clear();
-        let samples: Vec<(SeriesId, Timestamp, f64)> =
-            accepted.iter().map(|&(_, id, t, v)| (id, t, v)).collect();
-        wal::encode_samples(&samples, &mut payload);
-        let rotated = wal.log(&payload)?;
+        let rotated = wal.log(&self.buf.payload)?;
         let segment = wal.segment();
-        for &(slot, _, t, v) in &accepted {
-            apply(head, &db.opts, slot, t, v, segment);
+        for p in &self.buf.pending {
+            if apply_unfolded(head, &db.opts, p.slot, p.t, p.v, segment) {
+                self.buf.due.push(p.slot);
+            }
         }
         db.late.observe(
-            accepted.iter().map(|&(_, id, t, v)| (id, t, v)),
+            self.buf.pending.iter().map(|p| (p.id, p.t, p.v)),
             db.opts.late_samples_kept,
         );
+        self.take_fold_parts(head);
         db.counters
             .samples_appended
-            .fetch_add(accepted.len() as u64, Ordering::Relaxed);
+            .fetch_add(self.buf.pending.len() as u64, Ordering::Relaxed);
         let idle_before = head.max_t.saturating_sub(db.opts.chunk_max_age_ms);
         if rotated {
             head.seal_older_than(idle_before);
         }
-        db.persist_sealed(&mut st)?;
-        if rotated {
-            let dropped = st.head.drop_idle(idle_before);
-            tracing::debug!(dropped, "head: dropped idle series");
-            db.truncate_wal(&mut st)?;
+        let sealed = db.claim_sealed(head);
+        let unsynced = wal.take_unsynced();
+        drop(st);
+        self.fold_apart();
+        if let Some(segment) = unsynced {
+            segment.sync()?;
         }
-        Ok(())
+        db.after_commit(sealed, rotated.then_some(idle_before))
     }
+
+    /// Takes apart, under the lock, the chunks the commit made due for a fold.
+    fn take_fold_parts(&mut self, head: &Head) {
+        let b = &mut self.buf;
+        b.due.sort_unstable();
+        b.due.dedup();
+        for &slot in &b.due {
+            let Some(s) = head.get(slot) else { continue };
+            let from = b.fold_bytes.len();
+            let tail = s.chunk.fold_parts(&mut b.fold_bytes);
+            b.folds.push(FoldJob {
+                id: s.id,
+                slot,
+                len: s.chunk.len(),
+                first_t: s.chunk.first_t(),
+                prefix: from..b.fold_bytes.len(),
+                tail,
+            });
+        }
+    }
+
+    /// Encodes the folds taken apart without the lock, then installs them with it, each on a
+    /// chunk nothing was appended to meanwhile (a chunk that was gets its fold at a later
+    /// commit).
+    fn fold_apart(&mut self) {
+        let b = &mut self.buf;
+        if b.folds.is_empty() {
+            return;
+        }
+        let folded: Vec<Box<[u8]>> = b
+            .folds
+            .iter()
+            .map(|j| {
+                let prefix = b.fold_bytes.get(j.prefix.clone()).unwrap_or_default();
+                head_chunk::fold(prefix, &j.tail, &mut b.scratch)
+            })
+            .collect();
+        let mut st = self.db.state.lock();
+        for (j, prefix) in b.folds.iter().zip(folded) {
+            if let Some(s) = st.head.get_mut(j.slot).filter(|s| s.id == j.id) {
+                s.chunk.install_fold(j.len, j.first_t, prefix);
+            }
+        }
+    }
+
+    /// Checks the batch again, holding the lock, against what other batches committed since
+    /// `append` checked it, and gives every sample its current head slot. The batch's samples
+    /// of one series are in increasing time order, so comparing each with the newest sample
+    /// committed before the batch is enough. Returns whether samples were dropped.
+    fn recheck(&mut self, st: &mut State) -> Result<bool> {
+        let mut dropped = false;
+        for i in 0..self.buf.pending.len() {
+            let Some(p) = self.buf.pending.get(i).copied() else {
+                break;
+            };
+            let slot = match st.head.get(p.slot).filter(|s| s.id == p.id) {
+                Some(_) => Some(p.slot),
+                None => self.db.slot_for_commit(st, p.id)?,
+            };
+            let keep = match slot.map(|slot| check(committed_newest(&st.head, slot), p.t, p.v)) {
+                Some(Ok(true)) => true,
+                Some(Ok(false)) | None => false,
+                Some(Err(e)) => {
+                    self.count_rejection(&e);
+                    false
+                }
+            };
+            if let Some(p) = self.buf.pending.get_mut(i) {
+                p.slot = if keep {
+                    slot.unwrap_or(p.slot)
+                } else {
+                    DROPPED
+                };
+            }
+            dropped |= !keep;
+        }
+        if dropped {
+            self.buf.pending.retain(|p| p.slot != DROPPED);
+        }
+        Ok(dropped)
+    }
+}
+
+/// The slot of a sample that commit drops.
+const DROPPED: u32 = u32::MAX;
+
+/// Encodes the WAL record of `pending` into `payload`.
+fn encode_pending(pending: &[Pending], payload: &mut Vec<u8>) {
+    payload.clear();
+    wal::encode_samples(pending.iter().map(|p| (p.id, p.t, p.v)), payload);
+}
+
+/// Logs and indexes the series created since the last commit (by any batch): a batch's
+/// samples may belong to them.
+fn log_new_series(db: &Db, st: &mut State) -> Result<()> {
+    if st.head.new_ids.is_empty() {
+        return Ok(());
+    }
+    let new: Vec<(SeriesId, Labels)> = std::mem::take(&mut st.head.new_ids);
+    let mut payload = Vec::new();
+    wal::encode_series(new.iter().map(|(id, l)| (*id, l)), &mut payload);
+    let logged = db
+        .store
+        .add_series(&new)
+        .and_then(|()| st.wal.log(&payload));
+    if let Err(e) = logged {
+        // The series stay new: the next commit logs and indexes them again.
+        st.head.new_ids.extend(new);
+        return Err(e);
+    }
+    Ok(())
 }
 
 /// Appends one accepted sample to its series' open chunk, sealing the chunk first when it is
@@ -265,6 +427,34 @@ pub(crate) fn apply(
     v: f64,
     segment: u32,
 ) {
+    if let Some(s) = series_for(head, opts, slot, t) {
+        s.push(t, v, segment);
+    }
+    head.max_t = head.max_t.max(t);
+}
+
+/// [`apply`], leaving the chunk's fold to the caller: returns whether it is due.
+fn apply_unfolded(
+    head: &mut Head,
+    opts: &crate::Options,
+    slot: u32,
+    t: Timestamp,
+    v: f64,
+    segment: u32,
+) -> bool {
+    let due = series_for(head, opts, slot, t).is_some_and(|s| s.push_unfolded(t, v, segment));
+    head.max_t = head.max_t.max(t);
+    due
+}
+
+/// The series in `slot`, its open chunk sealed first when it is full or `t` belongs to
+/// another partition.
+fn series_for<'h>(
+    head: &'h mut Head,
+    opts: &crate::Options,
+    slot: u32,
+    t: Timestamp,
+) -> Option<&'h mut MemSeries> {
     // The newest sample is in the open chunk whenever it is not empty, and a chunk stays in
     // one partition: comparing with it tells whether `t` crosses into another.
     let needs_seal = head.get(slot).is_some_and(|s| {
@@ -275,63 +465,139 @@ pub(crate) fn apply(
     if needs_seal {
         head.seal(slot);
     }
-    if let Some(s) = head.get_mut(slot) {
-        s.push(t, v, segment);
-    }
-    head.max_t = head.max_t.max(t);
+    head.get_mut(slot)
+}
+
+/// Sealed chunks claimed (see [`Db::claim_sealed`]) for writing to the store while the state
+/// lock is not held.
+pub(crate) struct SealedBatch {
+    /// How many of the head's unpersisted chunks, from the front, the batch covers.
+    count: usize,
+    /// Those within retention, to write: (series, first t, bytes).
+    chunks: Vec<(SeriesId, Timestamp, Arc<[u8]>)>,
+    /// All of them, for the WAL marker: (series, last t).
+    sealed: Vec<(SeriesId, Timestamp)>,
 }
 
 impl Db {
-    /// Writes the head's sealed chunks to the store and logs a marker for them. A failure is
-    /// logged and counted and the chunks stay in memory for the next attempt: their samples
-    /// are safe in the WAL, which is kept until they are written.
-    pub(crate) fn persist_sealed(&self, st: &mut State) -> Result<()> {
-        if st.head.unpersisted.is_empty() {
-            return Ok(());
+    /// Claims the head's sealed chunks for writing, unless there are none or another batch
+    /// is being written: until [`Db::finish_sealed`], later sealed chunks wait.
+    fn claim_sealed(&self, head: &mut Head) -> Option<SealedBatch> {
+        if head.persisting || head.unpersisted.is_empty() {
+            return None;
         }
+        head.persisting = true;
         let cutoff = self
-            .cutoff_at(st.head.max_t)
+            .cutoff_at(head.max_t)
             .map(|c| self.opts.partition_start(c));
-        let chunks: Vec<_> = st
-            .head
+        let chunks = head
             .unpersisted
             .iter()
             .filter(|u| cutoff.is_none_or(|c| u.maxt >= c))
             .map(|u| (u.id, u.mint, u.bytes.clone()))
             .collect();
+        let sealed = head.unpersisted.iter().map(|u| (u.id, u.maxt)).collect();
+        Some(SealedBatch {
+            count: head.unpersisted.len(),
+            chunks,
+            sealed,
+        })
+    }
+
+    /// Writes a claimed batch to the store; `Ok(false)` when that failed, which is logged and
+    /// counted: the chunks stay in memory for the next attempt, their samples safe in the WAL,
+    /// which is kept until they are written.
+    fn write_sealed(&self, batch: &SealedBatch) -> Result<bool> {
+        let chunks = &batch.chunks;
         if let Err(e) = self
             .store
-            .write_chunks(&chunks, |t| self.opts.partition_start(t))
+            .write_chunks(chunks, |t| self.opts.partition_start(t))
         {
             self.counters
                 .persist_failures
                 .fetch_add(1, Ordering::Relaxed);
             tracing::error!(error = %e, chunks = chunks.len(), "tsdb: writing sealed chunks failed; will retry");
-            return Ok(());
+            return Ok(false);
         }
-        // The marker below lets replay skip these samples: with `Always` the chunks must reach
+        // The marker lets replay skip these samples: with `Always` the chunks must reach
         // stable storage before it does.
         if self.opts.fsync == crate::FsyncPolicy::Always {
             self.store.persist(true)?;
         }
-        let sealed: Vec<(SeriesId, Timestamp)> =
-            st.head.unpersisted.iter().map(|u| (u.id, u.maxt)).collect();
-        st.head.unpersisted.clear();
+        Ok(true)
+    }
+
+    /// Ends a claim; when the batch was `written`, drops its chunks from the head and logs a
+    /// marker for them.
+    fn finish_sealed(&self, st: &mut State, batch: &SealedBatch, written: bool) -> Result<()> {
+        st.head.persisting = false;
+        if !written {
+            return Ok(());
+        }
+        st.head
+            .unpersisted
+            .drain(..batch.count.min(st.head.unpersisted.len()));
         self.counters
             .chunks_sealed
-            .fetch_add(sealed.len() as u64, Ordering::Relaxed);
+            .fetch_add(batch.count as u64, Ordering::Relaxed);
         let mut payload = Vec::new();
-        wal::encode_sealed(&sealed, &mut payload);
+        wal::encode_sealed(&batch.sealed, &mut payload);
         st.wal.log(&payload)?;
         Ok(())
     }
 
-    /// Deletes the WAL segments that no open or unpersisted chunk needs, after making the
-    /// store durable (its journal holds the sealed chunks those segments covered).
-    pub(crate) fn truncate_wal(&self, st: &mut State) -> Result<()> {
+    /// Writes the head's sealed chunks to the store and logs a marker for them, all under the
+    /// caller's lock (when the database opens).
+    pub(crate) fn persist_sealed(&self, st: &mut State) -> Result<()> {
+        let Some(batch) = self.claim_sealed(&mut st.head) else {
+            return Ok(());
+        };
+        let written = self.write_sealed(&batch);
+        let finished = self.finish_sealed(st, &batch, matches!(written, Ok(true)));
+        written.and(finished)
+    }
+
+    /// A commit's work after it released the lock: writes the chunks it sealed, and when its
+    /// record started a WAL segment (`idle_before` is set), drops the series idle since then
+    /// from the head and deletes the WAL segments nothing needs any more.
+    fn after_commit(
+        &self,
+        sealed: Option<SealedBatch>,
+        idle_before: Option<Timestamp>,
+    ) -> Result<()> {
+        let written = sealed.map(|batch| {
+            let written = self.write_sealed(&batch);
+            (batch, written)
+        });
+        if written.is_none() && idle_before.is_none() {
+            return Ok(());
+        }
+        let mut st = self.state.lock();
+        if let Some((batch, written)) = written {
+            let finished = self.finish_sealed(&mut st, &batch, matches!(written, Ok(true)));
+            written.and(finished)?;
+        }
+        let Some(idle_before) = idle_before else {
+            return Ok(());
+        };
+        let dropped = st.head.drop_idle(idle_before);
+        tracing::debug!(dropped, "head: dropped idle series");
         let keep = st.head.oldest_needed_segment(st.wal.segment());
+        let dir = st.wal.dir().to_path_buf();
+        let unsynced = st.wal.take_unsynced();
+        drop(st);
+        if let Some(segment) = unsynced {
+            segment.sync()?;
+        }
+        self.truncate_wal(&dir, keep)
+    }
+
+    /// Deletes the WAL segments before `keep`, which no open or unpersisted chunk needed,
+    /// after making the store durable (its journal holds the sealed chunks those segments
+    /// covered).
+    fn truncate_wal(&self, dir: &std::path::Path, keep: u32) -> Result<()> {
         self.store.persist(true)?;
-        let removed = st.wal.truncate_before(keep)?;
+        let removed = wal::truncate_before(dir, keep)?;
         tracing::debug!(removed, keep, "wal: truncated");
         Ok(())
     }
@@ -354,7 +620,7 @@ impl Appender for DbAppender<'_> {
     }
 
     fn commit(mut self: Box<Self>) -> model::Result<()> {
-        if self.pending.is_empty() && self.db.state.lock().head.new_ids.is_empty() {
+        if self.buf.pending.is_empty() && self.db.state.lock().head.new_ids.is_empty() {
             return Ok(());
         }
         self.db.check_free_space()?;

@@ -66,6 +66,18 @@ impl MemSeries {
         self.last_t = t;
         self.last_v_bits = v.to_bits();
     }
+
+    /// [`MemSeries::push`], leaving the chunk's fold to the caller: returns whether it is due
+    /// (see [`HeadChunk::append_unfolded`]).
+    pub(crate) fn push_unfolded(&mut self, t: Timestamp, v: f64, segment: u32) -> bool {
+        if self.chunk.is_empty() {
+            self.chunk_segment = segment;
+        }
+        let due = self.chunk.append_unfolded(t, v);
+        self.last_t = t;
+        self.last_v_bits = v.to_bits();
+        due
+    }
 }
 
 /// A sealed chunk not yet confirmed written to the store.
@@ -92,6 +104,9 @@ pub(crate) struct Head {
     /// Symbol ids in `label_arena` that belong to no series any more.
     arena_garbage: usize,
     pub(crate) unpersisted: Vec<Unpersisted>,
+    /// Set while a batch of `unpersisted`, from the front, is being written to the store;
+    /// meanwhile chunks sealed later wait, and the front is not touched.
+    pub(crate) persisting: bool,
     /// Newest sample timestamp committed, `i64::MIN` when empty.
     pub(crate) max_t: Timestamp,
     pub(crate) next_id: SeriesId,
@@ -204,22 +219,13 @@ impl Head {
         let Some(s) = self.series.get_mut(slot as usize) else {
             return;
         };
-        if s.chunk.is_empty() {
-            return;
-        }
-        let mut samples = Vec::with_capacity(s.chunk.len());
-        s.chunk.decode_into(&mut samples);
-        let chunk = std::mem::take(&mut s.chunk);
-        drop(chunk);
-        let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+        let Some((bytes, mint, maxt)) = s.chunk.take_sealed() else {
             return;
         };
-        let mut bytes = Vec::new();
-        chunkenc::encode_sealed(&samples, &mut bytes);
         self.unpersisted.push(Unpersisted {
             id: s.id,
-            mint: first.t,
-            maxt: last.t,
+            mint,
+            maxt,
             bytes: bytes.into(),
             segment: s.chunk_segment,
         });

@@ -4,7 +4,8 @@
 //! Appending goes to the XOR tail (cheap per sample). Every [`FOLD`] samples the tail is folded
 //! into the sealed prefix (decode prefix + tail, re-encode), so most of an open chunk costs the
 //! sealed format's ~0.5-1 byte per sample instead of XOR's 1-4, which is what keeps head memory
-//! per series low. The extra encoding work is about two sealed encodes per sample.
+//! per series low. The extra encoding work is about two sealed encodes per sample. A writer
+//! holding a lock can leave the fold for after it released it ([`HeadChunk::append_unfolded`]).
 
 use chunkenc::XorChunk;
 use model::{Sample, Timestamp};
@@ -22,6 +23,21 @@ pub(crate) struct HeadChunk {
     tail: XorChunk,
 }
 
+/// The sealed encoding of the samples of `prefix` (a sealed chunk, or empty) followed by
+/// those of `tail`; `scratch` is working space.
+pub(crate) fn fold(prefix: &[u8], tail: &XorChunk, scratch: &mut Vec<Sample>) -> Box<[u8]> {
+    scratch.clear();
+    if !prefix.is_empty() {
+        // The prefix was encoded by this process from valid samples; it always decodes.
+        let decoded = chunkenc::decode_sealed(prefix, scratch);
+        debug_assert!(decoded.is_ok(), "head chunk prefix: {decoded:?}");
+    }
+    tail.decode_into(scratch);
+    let mut bytes = Vec::new();
+    chunkenc::encode_sealed(scratch, &mut bytes);
+    bytes.into_boxed_slice()
+}
+
 impl HeadChunk {
     pub(crate) fn new() -> Self {
         Self::default()
@@ -29,20 +45,76 @@ impl HeadChunk {
 
     /// Appends a sample; `t` must be greater than the last timestamp and the chunk not full.
     pub(crate) fn append(&mut self, t: Timestamp, v: f64) {
-        self.tail.append(t, v);
-        if self.tail.len() >= FOLD {
+        if self.append_unfolded(t, v) {
             self.fold();
         }
     }
 
+    /// Appends a sample as [`HeadChunk::append`] does but leaves the fold to the caller, who
+    /// can do the encoding without holding a lock: returns whether the tail is due to be
+    /// folded ([`HeadChunk::fold_parts`], [`fold`], [`HeadChunk::install_fold`]).
+    pub(crate) fn append_unfolded(&mut self, t: Timestamp, v: f64) -> bool {
+        self.tail.append(t, v);
+        self.tail.len() >= FOLD
+    }
+
     fn fold(&mut self) {
-        let mut samples = Vec::with_capacity(self.len());
-        self.decode_into(&mut samples);
+        let mut bytes = Vec::new();
+        let tail = self.fold_parts(&mut bytes);
+        let (len, first_t) = (self.len(), self.first_t());
+        let prefix = fold(&bytes, &tail, &mut Vec::new());
+        self.install_fold(len, first_t, prefix);
+    }
+
+    /// Copies what a fold starts from: the prefix's bytes onto `prefix`, and the tail.
+    pub(crate) fn fold_parts(&self, prefix: &mut Vec<u8>) -> XorChunk {
+        if let Some(p) = &self.prefix {
+            prefix.extend_from_slice(p);
+        }
+        self.tail.clone()
+    }
+
+    /// Makes `prefix`, the [`fold`] of this chunk's parts when it held `len` samples from
+    /// `first_t` on, its content. Returns false, changing nothing, when the chunk is no longer
+    /// what the parts were taken from (samples were appended, or it was sealed, since).
+    pub(crate) fn install_fold(
+        &mut self,
+        len: usize,
+        first_t: Option<Timestamp>,
+        prefix: Box<[u8]>,
+    ) -> bool {
+        let Ok(prefix_len) = u16::try_from(len) else {
+            return false;
+        };
+        if self.len() != len || self.first_t() != first_t {
+            return false;
+        }
+        self.prefix = Some(prefix);
+        self.prefix_len = prefix_len;
+        self.tail = XorChunk::new();
+        true
+    }
+
+    /// Empties the chunk and returns its samples in the sealed format with its first and
+    /// last timestamps, `None` when it is empty. When nothing was appended since the last fold
+    /// the folded prefix is that encoding already, and is handed over as it is.
+    pub(crate) fn take_sealed(&mut self) -> Option<(Box<[u8]>, Timestamp, Timestamp)> {
+        let mut chunk = std::mem::take(self);
+        if chunk.tail.is_empty()
+            && let Some(meta) = chunk
+                .prefix
+                .as_deref()
+                .and_then(|p| chunkenc::sealed_meta(p).ok())
+            && let Some(prefix) = chunk.prefix.take()
+        {
+            return Some((prefix, meta.mint, meta.maxt));
+        }
+        let mut samples = Vec::with_capacity(chunk.len());
+        chunk.decode_into(&mut samples);
+        let (first, last) = (samples.first()?.t, samples.last()?.t);
         let mut bytes = Vec::new();
         chunkenc::encode_sealed(&samples, &mut bytes);
-        self.prefix = Some(bytes.into_boxed_slice());
-        self.prefix_len = u16::try_from(samples.len()).unwrap_or(u16::MAX);
-        self.tail = XorChunk::new();
+        Some((bytes.into_boxed_slice(), first, last))
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -105,6 +177,57 @@ mod tests {
             }
             prop_assert_eq!(c.first_t(), want.first().map(|s| s.t));
         }
+    }
+
+    #[test]
+    fn taking_the_sealed_chunk_gives_every_sample_folded_or_not() {
+        for n in [1usize, FOLD - 1, FOLD, FOLD + 1, 5 * FOLD] {
+            let mut c = HeadChunk::new();
+            let want: Vec<Sample> = (0..n as i64)
+                .map(|i| Sample::new(1_000 + i * 15_000, (i * 7 % 5) as f64 * 0.1))
+                .collect();
+            for s in &want {
+                c.append(s.t, s.v);
+            }
+            let (bytes, mint, maxt) = c.take_sealed().unwrap();
+            assert!(c.is_empty());
+            let mut got = Vec::new();
+            chunkenc::decode_sealed(&bytes, &mut got).unwrap();
+            assert_eq!(got.len(), n);
+            assert!(got.iter().zip(&want).all(|(a, b)| a.bit_eq(b)), "n = {n}");
+            assert_eq!((mint, maxt), (want[0].t, want[n - 1].t));
+        }
+        assert!(HeadChunk::new().take_sealed().is_none());
+    }
+
+    #[test]
+    fn a_fold_done_apart_is_installed_only_on_the_chunk_it_was_taken_from() {
+        let mut c = HeadChunk::new();
+        let mut due = false;
+        for i in 0..FOLD as i64 {
+            due = c.append_unfolded(1_000 + i, i as f64);
+        }
+        assert!(due);
+        let mut bytes = Vec::new();
+        let xor = c.fold_parts(&mut bytes);
+        let (len, first_t) = (c.len(), c.first_t());
+        let prefix = fold(&bytes, &xor, &mut Vec::new());
+        // A sample appended meanwhile: the fold is stale.
+        let mut tail = Vec::new();
+        xor.decode_into(&mut tail);
+        let mut later = HeadChunk::new();
+        for s in &tail {
+            later.append_unfolded(s.t, s.v);
+        }
+        later.append_unfolded(5_000, 1.0);
+        assert!(!later.install_fold(len, first_t, prefix.clone()));
+        assert_eq!(later.len(), FOLD + 1);
+        assert!(c.install_fold(len, first_t, prefix));
+        assert!(c.tail.is_empty());
+        let mut got = Vec::new();
+        c.decode_into(&mut got);
+        assert_eq!(got.len(), FOLD);
+        assert!(got.iter().zip(&tail).all(|(a, b)| a.bit_eq(b)));
     }
 
     #[test]

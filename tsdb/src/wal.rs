@@ -51,11 +51,16 @@ pub(crate) fn encode_series<'a>(
 }
 
 /// Encodes a samples record; timestamps are stored as deltas from the previous one.
-pub(crate) fn encode_samples(samples: &[(SeriesId, Timestamp, f64)], out: &mut Vec<u8>) {
+pub(crate) fn encode_samples(
+    samples: impl ExactSizeIterator<Item = (SeriesId, Timestamp, f64)>,
+    out: &mut Vec<u8>,
+) {
+    // At most 10 bytes of id, 10 of timestamp delta and 8 of value each.
+    out.reserve(1 + 10 + samples.len() * 28);
     out.push(REC_SAMPLES);
     codec::put_uvarint(out, samples.len() as u64);
     let mut prev = 0i64;
-    for &(id, t, v) in samples {
+    for (id, t, v) in samples {
         codec::put_uvarint(out, id);
         codec::put_varint(out, t.wrapping_sub(prev));
         prev = t;
@@ -126,6 +131,8 @@ pub(crate) struct Wal {
     max_segment_len: u64,
     fsync: FsyncPolicy,
     frame: Vec<u8>,
+    /// The previous segment, when it has not been synced since the log moved on from it.
+    unsynced: Option<Unsynced>,
     /// Set when a failed write could not be undone: the log refuses further records, since
     /// anything after a broken record would be cut off on replay.
     broken: bool,
@@ -167,6 +174,7 @@ impl Wal {
             max_segment_len,
             fsync,
             frame: Vec::new(),
+            unsynced: None,
             broken: false,
         })
     }
@@ -225,32 +233,72 @@ impl Wal {
         Ok(rotated)
     }
 
+    /// Moves on to a new segment. The one it leaves is synced by the caller, through
+    /// [`Wal::take_unsynced`], so that the lock around the log is not held for that.
     fn rotate(&mut self) -> Result<()> {
-        self.sync()?;
+        // Two rotations without a take in between: the older one is synced here.
+        if let Some(older) = self.unsynced.take() {
+            older.sync()?;
+        }
+        let file = create_segment(&self.dir, self.segment + 1)?;
+        let old = std::mem::replace(&mut self.file, file);
+        self.unsynced = Some(Unsynced {
+            file: old,
+            path: segment_path(&self.dir, self.segment),
+        });
         self.segment += 1;
-        self.file = create_segment(&self.dir, self.segment)?;
         self.segment_len = HEADER_LEN as u64;
         Ok(())
     }
 
-    /// Forces the current segment to stable storage.
-    pub(crate) fn sync(&self) -> Result<()> {
+    /// The segment the log left at its last rotation if it still needs a sync: a segment is
+    /// synced once the log moves on from it (with [`FsyncPolicy::Never`] too), so that a power
+    /// loss can tear only the newest segment.
+    pub(crate) fn take_unsynced(&mut self) -> Option<Unsynced> {
+        self.unsynced.take()
+    }
+
+    /// The log's directory.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Forces the current segment (and a previous one not yet synced) to stable storage.
+    pub(crate) fn sync(&mut self) -> Result<()> {
+        if let Some(older) = self.unsynced.take() {
+            older.sync()?;
+        }
         let path = segment_path(&self.dir, self.segment);
         self.file
             .sync_data()
             .map_err(|e| Error::io("fdatasync", path, e))
     }
+}
 
-    /// Deletes every segment numbered below `keep_from`.
-    pub(crate) fn truncate_before(&self, keep_from: u32) -> Result<usize> {
-        let mut n = 0;
-        for seg in segments(&self.dir)?.into_iter().filter(|s| *s < keep_from) {
-            let p = segment_path(&self.dir, seg);
-            fs::remove_file(&p).map_err(|e| Error::io("remove", p, e))?;
-            n += 1;
-        }
-        Ok(n)
+/// A segment the log has moved on from, still to be synced.
+pub(crate) struct Unsynced {
+    file: File,
+    path: PathBuf,
+}
+
+impl Unsynced {
+    /// Forces the segment to stable storage.
+    pub(crate) fn sync(self) -> Result<()> {
+        self.file
+            .sync_data()
+            .map_err(|e| Error::io("fdatasync", self.path, e))
     }
+}
+
+/// Deletes every segment in `dir` numbered below `keep_from`; returns how many.
+pub(crate) fn truncate_before(dir: &Path, keep_from: u32) -> Result<usize> {
+    let mut n = 0;
+    for seg in segments(dir)?.into_iter().filter(|s| *s < keep_from) {
+        let p = segment_path(dir, seg);
+        fs::remove_file(&p).map_err(|e| Error::io("remove", p, e))?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 /// Creates segment `n` with its header, and syncs the directory so the new file's name
@@ -393,7 +441,7 @@ mod tests {
         encode_series([(1, &labels())].into_iter(), &mut p);
         wal.log(&p).unwrap();
         p.clear();
-        encode_samples(&[(1, 1000, 1.5), (1, 2000, f64::NAN)], &mut p);
+        encode_samples([(1, 1000, 1.5), (1, 2000, f64::NAN)].into_iter(), &mut p);
         wal.log(&p).unwrap();
         p.clear();
         encode_sealed(&[(1, 2000)], &mut p);
@@ -479,12 +527,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut wal = Wal::open(dir.path(), 4096, FsyncPolicy::Always).unwrap();
         let mut p = Vec::new();
-        encode_samples(&vec![(1, 5, 1.0); 200], &mut p);
+        encode_samples(vec![(1, 5, 1.0); 200].into_iter(), &mut p);
         for _ in 0..5 {
             wal.log(&p).unwrap();
         }
         assert!(wal.segment() > 2);
-        wal.truncate_before(wal.segment()).unwrap();
+        truncate_before(dir.path(), wal.segment()).unwrap();
         assert_eq!(segments(dir.path()).unwrap(), vec![wal.segment()]);
     }
 }

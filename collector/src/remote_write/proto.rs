@@ -53,6 +53,7 @@ impl<'a> Reader<'a> {
         Reader { buf, pos: 0, base }
     }
 
+    #[cold]
     fn err(&self, what: impl Into<String>) -> DecodeError {
         DecodeError {
             offset: self.base + self.pos,
@@ -60,6 +61,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     fn varint(&mut self) -> Result<u64, DecodeError> {
         let mut v: u64 = 0;
         for shift in (0..64).step_by(7) {
@@ -75,6 +77,7 @@ impl<'a> Reader<'a> {
         Err(self.err("varint longer than 10 bytes"))
     }
 
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         let end = self
             .pos
@@ -87,6 +90,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next (field number, value, offset of the value), or `None` at the end.
+    #[inline]
     fn field(&mut self) -> Result<Option<(u64, Value<'a>, usize)>, DecodeError> {
         if self.pos >= self.buf.len() {
             return Ok(None);
@@ -141,37 +145,70 @@ pub fn decode_write_request(body: &[u8]) -> Result<Vec<TimeSeries>, DecodeError>
 
 /// A series as received, its labels still encoded: what the receiver needs to recognise a
 /// series it has seen before without decoding its label strings again.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RawSeries<'a> {
-    /// The series' `Label` messages, each with the offset of its bytes in the body.
-    pub labels: Vec<(&'a [u8], usize)>,
-    /// (timestamp ms, value) pairs.
-    pub samples: Vec<(i64, f64)>,
+    /// The series' bytes from the first `Label` field to the end of the last one, field keys
+    /// and lengths included (and whatever other fields lie between). Equal keys decode to
+    /// equal labels: a key identifies the series for as long as its sender encodes it the same
+    /// way. Empty when the series has no labels.
+    pub key: &'a [u8],
+    /// Offset of `key` in the body.
+    key_at: usize,
+    /// This series' samples: `RawRequest::samples[samples_from..samples_to]`.
+    samples_from: usize,
+    samples_to: usize,
     /// Native histogram samples sent for this series (not stored).
     pub histograms: usize,
 }
 
 impl RawSeries<'_> {
-    /// The encoded labels as one key: each `Label` message prefixed by its length.
-    pub fn key(&self) -> Vec<u8> {
-        let len: usize = self.labels.iter().map(|(b, _)| b.len() + 4).sum();
-        let mut key = Vec::with_capacity(len);
-        for (b, _) in &self.labels {
-            key.extend_from_slice(&(b.len() as u32).to_le_bytes());
-            key.extend_from_slice(b);
-        }
-        key
-    }
-
     /// The decoded (name, value) pairs.
     ///
     /// # Errors
     /// A malformed `Label` message, naming its byte.
     pub fn decode_labels(&self) -> Result<Vec<(String, String)>, DecodeError> {
-        self.labels
-            .iter()
-            .map(|(b, at)| decode_label(b, *at))
-            .collect()
+        let mut r = Reader::new(self.key, self.key_at);
+        let mut out = Vec::new();
+        while let Some((number, value, at)) = r.field()? {
+            match (number, value) {
+                (1, Value::Bytes(b)) => out.push(decode_label(b, at)?),
+                (1, _) => return Err(wire_error(at, "label")),
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A `WriteRequest` decoded without copying its labels: one allocation for the series and one
+/// for all their samples, whatever the number of series.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawRequest<'a> {
+    /// The series, in request order.
+    pub series: Vec<RawSeries<'a>>,
+    /// Every series' samples, (timestamp ms, value), back to back.
+    samples: Vec<(i64, f64)>,
+}
+
+impl RawRequest<'_> {
+    /// The (timestamp ms, value) pairs of `series`, one of this request's.
+    pub fn samples(&self, series: &RawSeries<'_>) -> &[(i64, f64)] {
+        self.samples
+            .get(series.samples_from..series.samples_to)
+            .unwrap_or(&[])
+    }
+
+    /// Empties the request, keeping its buffers (the standard library collects an emptied
+    /// vector into one of a same-sized type in place) for decoding another body.
+    pub fn recycle<'b>(self) -> RawRequest<'b> {
+        let mut series = self.series;
+        series.clear();
+        let mut samples = self.samples;
+        samples.clear();
+        RawRequest {
+            series: series.into_iter().map(|_| RawSeries::default()).collect(),
+            samples,
+        }
     }
 }
 
@@ -180,9 +217,29 @@ impl RawSeries<'_> {
 /// # Errors
 /// As [`decode_write_request`], except that label contents are checked only when
 /// [`RawSeries::decode_labels`] reads them.
-pub fn decode_write_request_raw(body: &[u8]) -> Result<Vec<RawSeries<'_>>, DecodeError> {
+pub fn decode_write_request_raw(body: &[u8]) -> Result<RawRequest<'_>, DecodeError> {
+    // A series of the usual size takes a few hundred bytes, a sample at least a dozen: enough
+    // room for most requests without growing, never much more than the body.
+    let mut req = RawRequest {
+        series: Vec::with_capacity(body.len() / 128),
+        samples: Vec::with_capacity(body.len() / 24),
+    };
+    decode_write_request_raw_into(body, &mut req)?;
+    Ok(req)
+}
+
+/// [`decode_write_request_raw`] into `req`, emptied first; on an error `req` holds part of
+/// the request.
+///
+/// # Errors
+/// As [`decode_write_request_raw`].
+pub fn decode_write_request_raw_into<'a>(
+    body: &'a [u8],
+    req: &mut RawRequest<'a>,
+) -> Result<(), DecodeError> {
+    req.series.clear();
+    req.samples.clear();
     let mut r = Reader::new(body, 0);
-    let mut out = Vec::new();
     while let Some((number, value, at)) = r.field()? {
         if number != 1 {
             continue;
@@ -190,23 +247,51 @@ pub fn decode_write_request_raw(body: &[u8]) -> Result<Vec<RawSeries<'_>>, Decod
         let Value::Bytes(b) = value else {
             return Err(wire_error(at, "timeseries"));
         };
-        let mut series = Reader::new(b, at);
-        let mut raw = RawSeries::default();
-        while let Some((number, value, at)) = series.field()? {
-            match (number, value) {
-                (1, Value::Bytes(l)) => raw.labels.push((l, at)),
-                (2, Value::Bytes(b)) => raw.samples.push(decode_sample(b, at)?),
-                (4, Value::Bytes(_)) => raw.histograms += 1,
-                (1, _) => return Err(wire_error(at, "label")),
-                (2, _) => return Err(wire_error(at, "sample")),
-                _ => {}
-            }
-        }
-        out.push(raw);
+        let raw = decode_raw_series(b, at, &mut req.samples)?;
+        req.series.push(raw);
     }
-    Ok(out)
+    Ok(())
 }
 
+/// Decodes one `TimeSeries` message found at `base`, appending its samples to `samples`.
+fn decode_raw_series<'a>(
+    buf: &'a [u8],
+    base: usize,
+    samples: &mut Vec<(i64, f64)>,
+) -> Result<RawSeries<'a>, DecodeError> {
+    let mut r = Reader::new(buf, base);
+    let samples_from = samples.len();
+    let mut histograms = 0;
+    // The span of the label fields, as offsets in `buf`.
+    let mut labels: Option<(usize, usize)> = None;
+    loop {
+        let field_at = r.pos;
+        let Some((number, value, at)) = r.field()? else {
+            break;
+        };
+        match (number, value) {
+            (1, Value::Bytes(_)) => {
+                let from = labels.map_or(field_at, |(from, _)| from);
+                labels = Some((from, r.pos));
+            }
+            (2, Value::Bytes(b)) => samples.push(decode_sample(b, at)?),
+            (4, Value::Bytes(_)) => histograms += 1,
+            (1, _) => return Err(wire_error(at, "label")),
+            (2, _) => return Err(wire_error(at, "sample")),
+            _ => {}
+        }
+    }
+    let (from, to) = labels.unwrap_or((0, 0));
+    Ok(RawSeries {
+        key: buf.get(from..to).unwrap_or(&[]),
+        key_at: base + from,
+        samples_from,
+        samples_to: samples.len(),
+        histograms,
+    })
+}
+
+#[cold]
 fn wire_error(offset: usize, field: &str) -> DecodeError {
     DecodeError {
         offset,
@@ -251,6 +336,14 @@ fn decode_label(buf: &[u8], base: usize) -> Result<(String, String), DecodeError
 }
 
 fn decode_sample(buf: &[u8], base: usize) -> Result<(i64, f64), DecodeError> {
+    // As every sender encodes it: the value (field 1, fixed64), then the timestamp (field 2,
+    // varint), nothing else.
+    if let Some((&0x09, rest)) = buf.split_first()
+        && let Some((value, [0x10, t @ ..])) = rest.split_first_chunk::<8>()
+        && let Some(t) = exact_varint(t)
+    {
+        return Ok((t as i64, f64::from_bits(u64::from_le_bytes(*value))));
+    }
     let mut r = Reader::new(buf, base);
     let (mut t, mut v) = (0i64, 0f64);
     while let Some((number, value, at)) = r.field()? {
@@ -263,6 +356,19 @@ fn decode_sample(buf: &[u8], base: usize) -> Result<(i64, f64), DecodeError> {
         }
     }
     Ok((t, v))
+}
+
+/// The varint that takes exactly all of `b` (at most 10 bytes), if it is one.
+fn exact_varint(b: &[u8]) -> Option<u64> {
+    let (last, init) = b.split_last()?;
+    if *last >= 0x80 || init.len() >= 10 || init.iter().any(|x| *x < 0x80) {
+        return None;
+    }
+    let v = b
+        .iter()
+        .enumerate()
+        .fold(0u64, |v, (i, x)| v | u64::from(x & 0x7f) << (7 * i));
+    Some(v)
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -393,16 +499,74 @@ mod tests {
 
     #[test]
     fn raw_decoding_agrees_with_full_decoding() {
-        let body = encode_write_request(&series());
+        let mut body = encode_write_request(&series());
+        // A sample encoded the other way round (timestamp first) takes the slow path.
+        let mut ts = Vec::new();
+        put_bytes(&mut ts, 1, b"\x0a\x08__name__\x12\x01x");
+        put_bytes(&mut ts, 2, b"\x10\x07\x09\0\0\0\0\0\0\xf0\x3f");
+        put_bytes(&mut body, 1, &ts);
         let full = decode_write_request(&body).unwrap();
         let raw = decode_write_request_raw(&body).unwrap();
-        assert_eq!(raw.len(), full.len());
-        for (r, f) in raw.iter().zip(&full) {
+        assert_eq!(raw.series.len(), full.len());
+        for (r, f) in raw.series.iter().zip(&full) {
             assert_eq!(r.decode_labels().unwrap(), f.labels);
-            assert_eq!(r.samples.len(), f.samples.len());
+            let got: Vec<_> = raw
+                .samples(r)
+                .iter()
+                .map(|(t, v)| (*t, v.to_bits()))
+                .collect();
+            let want: Vec<_> = f.samples.iter().map(|(t, v)| (*t, v.to_bits())).collect();
+            assert_eq!(got, want);
         }
-        assert_ne!(raw[0].key(), raw[1].key());
+        assert_eq!(raw.samples(&raw.series[2]), [(7, 1.0)]);
+        assert_ne!(raw.series[0].key, raw.series[1].key);
         let again = decode_write_request_raw(&body).unwrap();
-        assert_eq!(raw[0].key(), again[0].key());
+        assert_eq!(raw.series[0].key, again.series[0].key);
+    }
+
+    #[test]
+    fn a_recycled_request_decodes_another_body_in_the_same_buffers() {
+        let first = encode_write_request(&series());
+        let req = decode_write_request_raw(&first).unwrap();
+        let capacity = (req.series.capacity(), req.samples.capacity());
+        let mut req = req.recycle();
+        assert!(req.series.is_empty() && req.samples(&RawSeries::default()).is_empty());
+        let second = encode_write_request(&series()[1..]);
+        decode_write_request_raw_into(&second, &mut req).unwrap();
+        assert_eq!(req.series.len(), 1);
+        assert_eq!(req.samples(&req.series[0]).len(), 1);
+        assert_eq!((req.series.capacity(), req.samples.capacity()), capacity);
+    }
+
+    #[test]
+    fn raw_decoding_refuses_what_full_decoding_refuses() {
+        let valid = encode_write_request(&series());
+        for cut in 1..valid.len() {
+            let body = &valid[..cut];
+            let raw = decode_write_request_raw(body).and_then(|r| {
+                r.series
+                    .iter()
+                    .try_for_each(|s| s.decode_labels().map(drop))
+            });
+            assert_eq!(
+                raw.is_ok(),
+                decode_write_request(body).is_ok(),
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn exact_varints() {
+        assert_eq!(exact_varint(&[0x07]), Some(7));
+        assert_eq!(exact_varint(&[0xac, 0x02]), Some(300));
+        assert_eq!(exact_varint(&[]), None);
+        assert_eq!(exact_varint(&[0x80]), None, "unterminated");
+        assert_eq!(exact_varint(&[0x01, 0x01]), None, "two varints");
+        let mut long = vec![0xff; 9];
+        long.push(0x01);
+        assert_eq!(exact_varint(&long), Some(u64::MAX));
+        long.insert(0, 0xff);
+        assert_eq!(exact_varint(&long), None, "11 bytes");
     }
 }

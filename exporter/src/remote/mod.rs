@@ -16,7 +16,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use collector::remote_write::proto;
-use model::Labels;
+use model::{Labels, SeriesRef};
 
 use crate::AppState;
 
@@ -69,41 +69,98 @@ fn storage_error(e: &model::Error, context: String) -> WriteError {
     }
 }
 
-/// Series seen in earlier requests, by their encoded labels: their [`Labels`] and storage
-/// reference, so that a series sent again (every request of a steady sender) is neither
-/// decoded nor looked up again. Bounded: it starts over past [`SeriesCache::MAX_ENTRIES`].
+/// What the receiver's requests share.
+///
+/// - Series seen in earlier requests, by their encoded labels ([`proto::RawSeries::key`]):
+///   their [`Labels`] and storage reference, so that a series sent again (every request of a
+///   steady sender) is neither decoded nor looked up again. Bounded: it starts over past
+///   [`SeriesCache::MAX_ENTRIES`]. Requests read it concurrently, holding the read lock while
+///   they append; only one that brings series new to it takes the write lock, after its
+///   commit.
+/// - A turn for appending: requests decompress and decode concurrently, then append and
+///   commit one at a time. Their batches go into one storage, whose lock every append takes:
+///   taking turns per request keeps that lock with one thread instead of passing it between
+///   cores for every sample, which costs more CPU than the parallelism gains.
 #[derive(Debug, Default)]
 pub struct SeriesCache {
-    map: std::sync::Mutex<
-        std::collections::HashMap<Vec<u8>, (Labels, SeriesRef), foldhash::fast::RandomState>,
-    >,
+    map: std::sync::RwLock<CacheMap>,
+    turn: std::sync::Mutex<()>,
 }
 
-use model::SeriesRef;
+type CacheMap =
+    std::collections::HashMap<Box<[u8]>, (Labels, SeriesRef), foldhash::fast::RandomState>;
+
+/// Series a request taught the cache: encoded labels, labels and reference.
+type Learned<'r> = Vec<(&'r [u8], (Labels, SeriesRef))>;
 
 impl SeriesCache {
     /// Entries kept at most.
     pub const MAX_ENTRIES: usize = 1 << 20;
 
-    fn lookup(&self, keys: &[Vec<u8>]) -> Vec<Option<(Labels, SeriesRef)>> {
-        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        keys.iter().map(|k| map.get(k).cloned()).collect()
-    }
-
-    fn remember(&self, entries: Vec<(Vec<u8>, (Labels, SeriesRef))>) {
+    fn remember(&self, entries: Learned<'_>) {
         if entries.is_empty() {
             return;
         }
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
         if map.len() + entries.len() > Self::MAX_ENTRIES {
             map.clear();
         }
-        map.extend(entries);
+        map.extend(entries.into_iter().map(|(k, v)| (Box::from(k), v)));
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.map.read().map(|m| m.len()).unwrap_or(0)
     }
 }
 
-/// Decompresses a body, refusing sizes a snappy body cannot honestly declare.
-fn decompress(body: &[u8]) -> Result<Vec<u8>, WriteError> {
+/// A request's series: its labels, borrowed from the cache or decoded.
+enum Known<'m> {
+    Cached(&'m Labels, SeriesRef),
+    New(Labels),
+}
+
+impl Known<'_> {
+    fn labels(&self) -> &Labels {
+        match self {
+            Known::Cached(labels, _) => labels,
+            Known::New(labels) => labels,
+        }
+    }
+
+    fn series_ref(&self) -> Option<SeriesRef> {
+        match self {
+            Known::Cached(_, r) => Some(*r),
+            Known::New(_) => None,
+        }
+    }
+
+    fn into_labels(self) -> Labels {
+        match self {
+            Known::Cached(labels, _) => labels.clone(),
+            Known::New(labels) => labels,
+        }
+    }
+}
+
+/// Buffers kept per thread between requests, so that a steady sender's requests are
+/// decompressed and decoded without allocating.
+#[derive(Default)]
+struct Spare {
+    body: Vec<u8>,
+    request: proto::RawRequest<'static>,
+}
+
+/// Decompressed bodies larger than this do not keep their buffer for the next request.
+const MAX_KEPT_BYTES: usize = 4 << 20;
+
+thread_local! {
+    static SPARE: std::cell::Cell<Option<Spare>> = const { std::cell::Cell::new(None) };
+}
+
+/// Decompresses a body into `out` (grown as needed), refusing sizes a snappy body cannot
+/// honestly declare; returns the decompressed length.
+fn decompress(body: &[u8], out: &mut Vec<u8>) -> Result<usize, WriteError> {
     let len = snap::raw::decompress_len(body).map_err(|e| format!("snappy: {e}"))?;
     if len > MAX_DECODED_BYTES {
         return Err(format!(
@@ -120,8 +177,12 @@ fn decompress(body: &[u8]) -> Result<Vec<u8>, WriteError> {
         )
         .into());
     }
+    if out.len() < len {
+        out.resize(len, 0);
+    }
+    let out = out.get_mut(..len).unwrap_or_default();
     Ok(snap::raw::Decoder::new()
-        .decompress_vec(body)
+        .decompress(body, out)
         .map_err(|e| format!("snappy: {e}"))?)
 }
 
@@ -142,40 +203,74 @@ pub fn store_cached(
     cache: &SeriesCache,
     body: &[u8],
 ) -> Result<Stored, WriteError> {
-    let raw = decompress(body)?;
-    let series = proto::decode_write_request_raw(&raw).map_err(|e| e.to_string())?;
-    let keys: Vec<Vec<u8>> = series.iter().map(proto::RawSeries::key).collect();
-    let known = cache.lookup(&keys);
-    let mut resolved = Vec::with_capacity(series.len());
-    for (i, (ts, known)) in series.iter().zip(known).enumerate() {
-        let entry = match known {
-            Some((labels, r)) => (labels, Some(r)),
-            None => {
-                let pairs = ts
-                    .decode_labels()
-                    .map_err(|e| format!("timeseries[{i}]: {e}"))?;
-                (
-                    labels_of(&pairs).map_err(|e| format!("timeseries[{i}]: {e}"))?,
-                    None,
-                )
-            }
-        };
-        resolved.push(entry);
+    let mut spare = SPARE.with(std::cell::Cell::take).unwrap_or_default();
+    let result = store_with(appendable, cache, body, &mut spare);
+    if spare.body.capacity() <= MAX_KEPT_BYTES {
+        SPARE.with(|c| c.set(Some(spare)));
     }
-    let mut app = appendable.appender();
+    result
+}
+
+fn store_with(
+    appendable: &dyn model::Appendable,
+    cache: &SeriesCache,
+    body: &[u8],
+    spare: &mut Spare,
+) -> Result<Stored, WriteError> {
+    let len = decompress(body, &mut spare.body)?;
+    let raw = spare.body.get(..len).unwrap_or_default();
+    let mut request = std::mem::take(&mut spare.request).recycle();
+    let result = proto::decode_write_request_raw_into(raw, &mut request)
+        .map_err(|e| WriteError::from(e.to_string()))
+        .and_then(|()| store_request(appendable, cache, &request));
+    spare.request = request.recycle();
+    result
+}
+
+/// Stores a decoded request in one batch; its new series go into `cache` once committed.
+fn store_request(
+    appendable: &dyn model::Appendable,
+    cache: &SeriesCache,
+    request: &proto::RawRequest<'_>,
+) -> Result<Stored, WriteError> {
+    let (stored, learned) = {
+        let map = cache.map.read().unwrap_or_else(|e| e.into_inner());
+        let known = resolve(&map, &request.series)?;
+        let _turn = cache.turn.lock().unwrap_or_else(|e| e.into_inner());
+        let mut app = appendable.appender();
+        match append_all(&mut *app, request, known) {
+            Ok(done) => {
+                app.commit().map_err(|e| storage_error(&e, String::new()))?;
+                done
+            }
+            Err(e) => {
+                app.rollback();
+                return Err(e);
+            }
+        }
+    };
+    cache.remember(learned);
+    Ok(stored)
+}
+
+/// Appends every sample of `request` to `app`; returns what was stored and the series
+/// whose reference the cache does not know yet.
+fn append_all<'r>(
+    app: &mut dyn model::Appender,
+    request: &proto::RawRequest<'r>,
+    known: Vec<Known<'_>>,
+) -> Result<(Stored, Learned<'r>), WriteError> {
     let mut stored = Stored {
-        series: series.len(),
+        series: request.series.len(),
         samples: 0,
         histograms: 0,
         skipped: 0,
     };
     let mut learned = Vec::new();
-    for (i, ((ts, (labels, mut series_ref)), key)) in
-        series.iter().zip(resolved).zip(keys).enumerate()
-    {
-        let cached_ref = series_ref;
-        for (t, v) in &ts.samples {
-            match app.append(series_ref, &labels, *t, *v) {
+    for (i, (ts, known)) in request.series.iter().zip(known).enumerate() {
+        let mut series_ref = known.series_ref();
+        for &(t, v) in request.samples(ts) {
+            match app.append(series_ref, known.labels(), t, v) {
                 Ok(r) => {
                     series_ref = Some(r);
                     stored.samples += 1;
@@ -184,7 +279,7 @@ pub fn store_cached(
                     stored.skipped += 1;
                 }
                 Err(e) => {
-                    app.rollback();
+                    let labels = known.labels();
                     return Err(storage_error(
                         &e,
                         format!("timeseries[{i}] {labels} sample at {t}: "),
@@ -195,13 +290,33 @@ pub fn store_cached(
         stored.histograms += ts.histograms;
         // New, or the cached reference went stale (the series left the head and came back
         // under another id): remember the reference the storage answered with.
-        if let Some(r) = series_ref.filter(|r| Some(*r) != cached_ref) {
-            learned.push((key, (labels, r)));
+        if let Some(r) = series_ref.filter(|r| Some(*r) != known.series_ref()) {
+            learned.push((ts.key, (known.into_labels(), r)));
         }
     }
-    app.commit().map_err(|e| storage_error(&e, String::new()))?;
-    cache.remember(learned);
-    Ok(stored)
+    Ok((stored, learned))
+}
+
+/// The labels of every series, borrowed from `cache` with the storage reference for those
+/// it knows; the labels of the others are decoded and checked.
+fn resolve<'m>(
+    cache: &'m CacheMap,
+    series: &[proto::RawSeries<'_>],
+) -> Result<Vec<Known<'m>>, WriteError> {
+    let mut known = Vec::with_capacity(series.len());
+    for (i, ts) in series.iter().enumerate() {
+        let entry = match cache.get(ts.key) {
+            Some((labels, r)) => Known::Cached(labels, *r),
+            None => {
+                let pairs = ts
+                    .decode_labels()
+                    .map_err(|e| format!("timeseries[{i}]: {e}"))?;
+                Known::New(labels_of(&pairs).map_err(|e| format!("timeseries[{i}]: {e}"))?)
+            }
+        };
+        known.push(entry);
+    }
+    Ok(known)
 }
 
 fn labels_of(labels: &[(String, String)]) -> Result<Labels, String> {
@@ -277,10 +392,10 @@ mod tests {
         let cache = SeriesCache::default();
         let first = store_cached(&db, &cache, &body(&[ts("a", 1), ts("b", 1)])).unwrap();
         assert_eq!((first.series, first.samples), (2, 2));
-        assert_eq!(cache.map.lock().map(|m| m.len()).unwrap_or(0), 2);
+        assert_eq!(cache.len(), 2);
         let second = store_cached(&db, &cache, &body(&[ts("a", 2), ts("c", 2)])).unwrap();
         assert_eq!(second.samples, 2);
-        assert_eq!(cache.map.lock().map(|m| m.len()).unwrap_or(0), 3);
+        assert_eq!(cache.len(), 3);
         // Every sample is in storage, under the right series.
         let q = model::Queryable::querier(&db, 0, 10).unwrap();
         let m = [model::Matcher::new(model::MatchOp::Equal, "__name__", "a").unwrap()];
@@ -304,6 +419,6 @@ mod tests {
         let e = store_cached(&db, &cache, &body(&[ts("a", 1), nameless])).unwrap_err();
         assert_eq!(e.status, 400);
         assert!(e.message.contains("timeseries[1]"), "{}", e.message);
-        assert_eq!(cache.map.lock().map(|m| m.len()).unwrap_or(0), 0);
+        assert_eq!(cache.len(), 0);
     }
 }
