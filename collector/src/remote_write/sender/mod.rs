@@ -64,9 +64,11 @@ use shards::Pool;
 /// The longest stretch of samples read in one round, ms.
 pub const MAX_WINDOW_MS: i64 = 10_000;
 
-/// The backlog after an outage is sent at (at least) this fraction per second: the
-/// shards are sized to send it within this many seconds, on top of the new data.
-const CATCH_UP_S: f64 = 10.0;
+/// The shards are sized to send the backlog after an outage within this many seconds, on top
+/// of the new data: more than the receiver can take, so that the drain goes as fast as the
+/// receiver goes, while the shards' number still follows the receiver's cost per sample
+/// (on loopback a few shards do; a receiver 100 ms away takes `max_shards`).
+const CATCH_UP_S: f64 = 2.0;
 
 /// How often a waiting reader looks at the stop flag, ms.
 const POLL_MS: u64 = 50;
