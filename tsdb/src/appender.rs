@@ -635,3 +635,104 @@ impl Appender for DbAppender<'_> {
 
     fn rollback(self: Box<Self>) {}
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{MatchOp, Matcher, Queryable, SelectHints};
+
+    const WRITERS: usize = 4;
+    const BATCHES: i64 = 1000;
+    const OWN: usize = 6;
+
+    fn labels(name: &str, i: usize) -> Labels {
+        Labels::from_pairs(&[("__name__", name), ("i", &i.to_string())]).unwrap()
+    }
+
+    /// Every series' samples, by `i` label, for the series named `name`.
+    fn read(db: &Db, name: &str) -> Vec<(String, Vec<(Timestamp, f64)>)> {
+        let q = db.querier(i64::MIN, i64::MAX).unwrap();
+        let m = [Matcher::new(MatchOp::Equal, "__name__", name).unwrap()];
+        q.select(&SelectHints::default(), &m)
+            .unwrap()
+            .map(|s| {
+                let s = s.unwrap();
+                let i = s.labels.get("i").unwrap_or_default().to_string();
+                (i, s.samples.iter().map(|p| (p.t, p.v)).collect())
+            })
+            .collect()
+    }
+
+    fn small() -> crate::Options {
+        crate::Options {
+            partition_ms: 3_600_000,
+            retention_ms: 0,
+            chunk_max_samples: 120,
+            wal_segment_bytes: 16 << 10,
+            ..crate::Options::default()
+        }
+    }
+
+    /// One writer: a sample per batch for each of its own series, and one for the series all
+    /// writers share (whose late samples are refused at append or dropped at commit).
+    fn write(db: &Db, w: usize) {
+        for b in 0..BATCHES {
+            let mut app = db.appender();
+            for k in 0..OWN {
+                app.append(None, &labels("own", w * OWN + k), b * 1000, b as f64)
+                    .unwrap();
+            }
+            let shared = app.append(None, &labels("shared", 0), b * 1000 + w as i64, 0.5);
+            assert!(matches!(
+                shared,
+                Ok(_) | Err(model::Error::OutOfOrderSample)
+            ));
+            app.commit().unwrap();
+        }
+    }
+
+    /// What a reader may see while writers commit: each own series a gapless prefix of its
+    /// samples, the shared one in increasing time order.
+    fn check(db: &Db, complete: bool) {
+        for (_, samples) in read(db, "own") {
+            let want: Vec<_> = (0..samples.len() as i64)
+                .map(|b| (b * 1000, b as f64))
+                .collect();
+            assert_eq!(samples, want);
+            assert!(!complete || samples.len() == BATCHES as usize);
+        }
+        for (_, samples) in read(db, "shared") {
+            assert!(samples.windows(2).all(|w| w[0].0 < w[1].0), "{samples:?}");
+        }
+    }
+
+    #[test]
+    fn concurrent_batches_lose_nothing_and_readers_see_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), small()).unwrap();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let reader = s.spawn(|| {
+                while !done.load(Ordering::Relaxed) {
+                    check(&db, false);
+                }
+            });
+            let db = &db;
+            let writers: Vec<_> = (0..WRITERS)
+                .map(|w| s.spawn(move || write(db, w)))
+                .collect();
+            for w in writers {
+                w.join().unwrap();
+            }
+            done.store(true, Ordering::Relaxed);
+            reader.join().unwrap();
+        });
+        check(&db, true);
+        assert_eq!(read(&db, "own").len(), WRITERS * OWN);
+        let shared = read(&db, "shared");
+        drop(db);
+        let db = Db::open(dir.path(), small()).unwrap();
+        check(&db, true);
+        assert_eq!(read(&db, "shared"), shared, "the same after a restart");
+    }
+}
