@@ -721,11 +721,13 @@ mod tests {
             let writers: Vec<_> = (0..WRITERS)
                 .map(|w| s.spawn(move || write(db, w)))
                 .collect();
-            for w in writers {
-                w.join().unwrap();
-            }
+            // The reader stops also when a writer panicked, so that the test fails, not hangs.
+            let results: Vec<_> = writers.into_iter().map(|w| w.join()).collect();
             done.store(true, Ordering::Relaxed);
             reader.join().unwrap();
+            for r in results {
+                r.unwrap();
+            }
         });
         check(&db, true);
         assert_eq!(read(&db, "own").len(), WRITERS * OWN);
