@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use collector::remote_write::proto::TimeSeries;
-use support::{Guard, free_port, get, query, serve_command, wait_for};
+use support::{Guard, count_1h as count, free_port, get, metric, query, serve_command, wait_for};
 
 fn series(name: &str, samples: &[(i64, f64)]) -> TimeSeries {
     TimeSeries {
@@ -21,22 +21,6 @@ fn series(name: &str, samples: &[(i64, f64)]) -> TimeSeries {
 
 fn push(promlet: &str, s: &[TimeSeries]) {
     assert_eq!(support::remote_write(promlet, s).0, 204);
-}
-
-/// A sample of promlet's /metrics.
-fn metric(promlet: &str, name: &str) -> f64 {
-    let text = get(&format!("{promlet}/metrics")).unwrap_or_default();
-    text.lines()
-        .find(|l| l.starts_with(name))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}
-
-fn count(base: &str, expr: &str) -> f64 {
-    query(base, &format!("count_over_time({expr}[1h])"))
-        .and_then(|m| m.values().next().copied())
-        .unwrap_or(0.0)
 }
 
 #[test]

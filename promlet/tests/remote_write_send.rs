@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use collector::remote_write::proto::TimeSeries;
-use support::{Guard, free_port, get, query, serve_command, wait_for};
+use support::{Guard, count_1h as count, free_port, get, metric, query, serve_command, wait_for};
 
 fn start_prometheus(dir: &Path, addr: &str) -> Guard {
     support::start_prometheus(
@@ -35,22 +35,6 @@ fn series(name: &str, start_ms: i64, n: i64) -> TimeSeries {
         samples: (0..n).map(|i| (start_ms + i * 100, i as f64)).collect(),
         histograms: 0,
     }
-}
-
-fn count(base: &str, expr: &str) -> f64 {
-    query(base, &format!("count_over_time({expr}[1h])"))
-        .and_then(|m| m.values().next().copied())
-        .unwrap_or(0.0)
-}
-
-/// A counter of promlet's /metrics.
-fn metric(promlet: &str, name: &str) -> f64 {
-    let text = get(&format!("{promlet}/metrics")).unwrap_or_default();
-    text.lines()
-        .find(|l| l.starts_with(name))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
 }
 
 #[test]

@@ -317,3 +317,22 @@ pub(crate) fn post_snappy(base: &str, body: &[u8]) -> (u16, String) {
         Err(e) => (0, e.to_string()),
     }
 }
+
+/// A sample of a server's /metrics, by name prefix (0 when absent).
+#[allow(dead_code)]
+pub(crate) fn metric(base: &str, name: &str) -> f64 {
+    let text = get(&format!("{base}/metrics")).unwrap_or_default();
+    text.lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// `count_over_time(expr[1h])` of the first series, 0 when none.
+#[allow(dead_code)]
+pub(crate) fn count_1h(base: &str, expr: &str) -> f64 {
+    query(base, &format!("count_over_time({expr}[1h])"))
+        .and_then(|m| m.values().next().copied())
+        .unwrap_or(0.0)
+}
