@@ -35,6 +35,7 @@ START_MS=$(( $(date +%s%3N) - (POINTS - 1) * STEP_MS ))
 run() { # name port pid
   local name=$1 port=$2 pid=$3 base="http://127.0.0.1:$2"
   for _ in $(seq 300); do curl -sf "$base/-/ready" >/dev/null && break; sleep 0.1; done
+  cut -d' ' -f1 /proc/loadavg > "$work/$name.load"
   "$LOAD" --url "$base/api/v1/write" --series "$SERIES" --points "$POINTS" --writers "$WRITERS" \
     --step-ms "$STEP_MS" --start-ms "$START_MS" --duration 600 --pid "$pid" \
     --query-url "$base" --query-threads 1 --query-interval-ms 500 \
@@ -48,11 +49,13 @@ run() { # name port pid
   series=$(curl -sf "$base/api/v1/query" --data-urlencode 'query=count(last_over_time(load_metric[1h]))' \
     --data-urlencode "time=$t" | python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)')
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  python3 - "$work/$name.json" "$stored" "$series" "$(du -sk "$work/$name" | cut -f1)" <<'PY'
+  python3 - "$work/$name.json" "$stored" "$series" "$(du -sk "$work/$name" | cut -f1)" \
+    "$(cat "$work/$name.load") $(cut -d' ' -f1 /proc/loadavg)" <<'PY'
 import json, sys
 p = sys.argv[1]
 r = json.load(open(p))
 r["stored"], r["stored_series"], r["disk_kib"] = int(float(sys.argv[2])), int(float(sys.argv[3])), int(sys.argv[4])
+r["load"] = sys.argv[5]
 json.dump(r, open(p, "w"))
 PY
 }
@@ -112,6 +115,10 @@ for label, key, fmt in rows:
 for qa, qb in zip(a["query_by_expr"], b["query_by_expr"]):
     print(f'query {qa["query"]}: p50/p99 {qa["p50_ms"]:.1f}/{qa["p99_ms"]:.1f} ms (n={qa["n"]}) against '
           f'{qb["p50_ms"]:.1f}/{qb["p99_ms"]:.1f} ms (n={qb["n"]})')
+for name, r in (("promlet", a), ("Prometheus", b)):
+    before, after = r["load"].split()
+    print(f'{name}: 1-minute load average {before} before its run, {after} after '
+          f'(the machine is shared: other processes count in it)')
 for name, r in (("promlet", a), ("Prometheus", b)):
     lost = r["samples_planned"] - r["stored"]
     verdict = "no sample lost" if lost == 0 else f"LOST {lost:,}"
