@@ -24,17 +24,7 @@ fn push(base: &str, name: &str, t: i64, v: f64) -> (u16, String) {
 }
 
 fn start(listen: &str, data: &Path, config: &Path) -> Guard {
-    let g = Guard(
-        serve_command(listen, data)
-            .arg("--config.file")
-            .arg(config)
-            .spawn()
-            .unwrap(),
-    );
-    wait_for("promlet ready", Duration::from_secs(60), || {
-        get(&format!("http://{listen}/-/ready"))
-    });
-    g
+    support::serve_with_config(listen, data, config)
 }
 
 fn count(base: &str, expr: &str) -> f64 {

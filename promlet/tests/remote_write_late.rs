@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use collector::remote_write::proto::TimeSeries;
-use support::{Guard, count_1h as count, free_port, get, metric, query, serve_command, wait_for};
+use support::{count_1h as count, free_port, metric, query, wait_for};
 
 fn series(name: &str, samples: &[(i64, f64)]) -> TimeSeries {
     TimeSeries {
@@ -44,17 +44,8 @@ fn samples_stored_after_the_sender_read_past_them_still_arrive() {
     )
     .unwrap();
     let listen = format!("127.0.0.1:{}", free_port());
-    let _serve = Guard(
-        serve_command(&listen, &d.join("data"))
-            .arg("--config.file")
-            .arg(&config)
-            .spawn()
-            .unwrap(),
-    );
+    let _serve = support::serve_with_config(&listen, &d.join("data"), &config);
     let promlet = format!("http://{listen}");
-    wait_for("promlet ready", Duration::from_secs(30), || {
-        get(&format!("{promlet}/-/ready"))
-    });
 
     let t0 = model::now_ms();
     push(&promlet, &[series("slow", &[(t0 - 5_000, 1.0)])]);

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use collector::remote_write::proto::TimeSeries;
-use support::{Guard, count_1h as count, free_port, get, metric, query, serve_command, wait_for};
+use support::{Guard, count_1h as count, free_port, metric, query, wait_for};
 
 fn start_prometheus(dir: &Path, addr: &str) -> Guard {
     support::start_prometheus(
@@ -54,17 +54,8 @@ fn every_sample_arrives_also_across_a_receiver_outage() {
     )
     .unwrap();
     let listen = format!("127.0.0.1:{}", free_port());
-    let _serve = Guard(
-        serve_command(&listen, &d.join("data"))
-            .arg("--config.file")
-            .arg(&config)
-            .spawn()
-            .unwrap(),
-    );
+    let _serve = support::serve_with_config(&listen, &d.join("data"), &config);
     let promlet = format!("http://{listen}");
-    wait_for("promlet ready", Duration::from_secs(30), || {
-        get(&format!("{promlet}/-/ready"))
-    });
 
     // Before the outage: 20 samples, and a series the relabeling drops.
     let t0 = model::now_ms();

@@ -336,3 +336,23 @@ pub(crate) fn count_1h(base: &str, expr: &str) -> f64 {
         .and_then(|m| m.values().next().copied())
         .unwrap_or(0.0)
 }
+
+/// `promlet serve` on `listen` with `data` and the config file `config`, once ready.
+#[allow(dead_code)]
+pub(crate) fn serve_with_config(
+    listen: &str,
+    data: &std::path::Path,
+    config: &std::path::Path,
+) -> Guard {
+    let g = Guard(
+        serve_command(listen, data)
+            .arg("--config.file")
+            .arg(config)
+            .spawn()
+            .expect("promlet serve starts"),
+    );
+    wait_for("promlet ready", Duration::from_secs(60), || {
+        get(&format!("http://{listen}/-/ready"))
+    });
+    g
+}
